@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Modules are split by dependency weight: `LambdaRuntime` (libcurl and FlintJSON, no Foundation at all) knows
+// nothing of models; the functions sit on top; `bootstrap` is a thin main.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "flint",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bootstrap", targets: ["bootstrap"]),
+        .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
+        .library(name: "LambdaCodable", targets: ["LambdaCodable"]),
+    ],
+    targets: [
+        // Shims over libcurl's variadic API, which Swift cannot call directly.
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        // A strict JSON parser and writer with no Foundation: the bootstrap cannot afford FoundationEssentials'
+        // 7 MB, yet every function reads JSON.
+        .target(name: "FlintJSON", swiftSettings: strict),
+        .target(
+            name: "LambdaRuntime",
+            dependencies: ["CCurl", "FlintJSON"],
+            swiftSettings: strict
+        ),
+        // The Codable adapter; it needs FoundationEssentials' JSON coders, so functions opt in to its weight.
+        .target(
+            name: "LambdaCodable",
+            dependencies: ["LambdaRuntime"],
+            swiftSettings: strict
+        ),
+        // Every deployable function, one folder each, plus the registry that maps `_HANDLER` to a handler.
+        .target(
+            name: "Functions",
+            dependencies: ["LambdaRuntime", "FlintJSON"],
+            path: "functions",
+            exclude: ["echo/function.json", "probe/function.json"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "bootstrap",
+            dependencies: ["LambdaRuntime", "Functions"],
+            path: "bootstrap",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LambdaRuntimeTests",
+            dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FlintJSONTests",
+            dependencies: ["FlintJSON"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One sequential invocation loop: `/next` → handler → `/response` (or `/error`), over its own client.
+///
+/// `run` returns only when the Runtime API fails for good (a 500, or unreachable after retries), with the exit
+/// status. The response buffer lives as long as the loop, so a warm invocation reuses it.
+struct RunLoop: @unchecked Sendable {
+    // @unchecked: the client is used only by the thread running this loop.
+    let client: RuntimeClient
+    let handler: any LambdaHandler
+    let function: FunctionEnvironment
+    let logger: Logger
+    /// Whether to publish the trace id as `_X_AMZN_TRACE_ID` (single-concurrency mode only).
+    let setsTraceVariable: Bool
+
+    func run() -> Int32 {
+        var response: [UInt8] = []
+        while true {
+            let headers: InvocationMetadata.RawHeaders
+            do {
+                headers = try client.next()
+            } catch {
+                logger.fatal("Runtime API failure, exiting: \(error.message)")
+                return 1
+            }
+            let invocation: InvocationMetadata
+            do {
+                invocation = try InvocationMetadata(headers: headers)
+            } catch {
+                // Without a request id there is nowhere to answer; the service is broken, so stop.
+                guard let requestID = headers.requestID else {
+                    logger.fatal("Runtime API failure, exiting: \(error.message)")
+                    return 1
+                }
+                let report = ErrorReport(category: .runtime, reason: "InvalidInvocation", message: error.message)
+                guard deliver(requestID, { () throws(RuntimeError) in
+                    try client.postError(requestID: requestID, invocationID: headers.invocationID, report: report)
+                }) else { return 1 }
+                continue
+            }
+
+            if setsTraceVariable {
+                if let trace = invocation.traceID { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+            }
+            let context = LambdaContext(invocation: invocation, function: function, logger: logger.with(requestID: invocation.requestID))
+            if logger.isEnabled(.trace) {
+                context.logger.trace("event (\(client.event.count) bytes): \(String(decoding: client.event.prefix(1024), as: UTF8.self))")
+            }
+
+            response.removeAll(keepingCapacity: true)
+            var failure: ErrorReport? = nil
+            do {
+                try handler.handle(client.event, context: context, response: &response)
+                if response.count > LambdaRuntime.maximumResponseBytes {
+                    failure = ErrorReport(category: .function, reason: "ResponseSizeTooLarge", message:
+                        "Response payload size (\(response.count) bytes) exceeded maximum allowed payload size (\(LambdaRuntime.maximumResponseBytes) bytes).")
+                }
+            } catch {
+                failure = ErrorReport.from(handlerError: error)
+            }
+            if let failure {
+                context.logger.error("\(failure.errorType): \(failure.errorMessage)")
+            }
+            let delivered = deliver(invocation.requestID) { () throws(RuntimeError) in
+                if let failure {
+                    return try client.postError(requestID: invocation.requestID, invocationID: invocation.invocationID, report: failure)
+                }
+                return try client.postResponse(requestID: invocation.requestID, invocationID: invocation.invocationID, body: response)
+            }
+            if !delivered { return 1 }
+        }
+    }
+
+    /// Posts a result and judges the service's answer; false means the environment is broken and the loop ends.
+    private func deliver(_ requestID: String, _ post: () throws(RuntimeError) -> RuntimeClient.Reply) -> Bool {
+        let reply: RuntimeClient.Reply
+        do {
+            reply = try post()
+        } catch {
+            logger.fatal("Runtime API failure, exiting: \(error.message)")
+            return false
+        }
+        switch reply.status {
+        case 200..<300:
+            return true
+        case 410:
+            // The invocation timed out and its id may be reused; the late answer is simply dropped.
+            logger.with(requestID: requestID).warn("the Runtime API no longer accepts a result for this invocation (410): \(reply.text)")
+            return true
+        case 500...:
+            logger.with(requestID: requestID).fatal("Runtime API failure (\(reply.status)), exiting: \(reply.text)")
+            return false
+        default:
+            logger.with(requestID: requestID).error("the Runtime API rejected the result (\(reply.status)): \(reply.text)")
+            return true
+        }
+    }
+}

@@ -1,0 +1,220 @@
+import CCurl
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One connection to the Lambda Runtime API (2018-06-01) over a single, reused libcurl easy handle.
+///
+/// Keeps the connection alive across requests and reuses its buffers, so a warm invocation allocates nothing here
+/// beyond the strings of its headers. Not thread-safe: each runtime loop owns its own client.
+/// `GET /next` has no total timeout because the sandbox may be frozen between events for any length of time;
+/// only connecting is bounded.
+final class RuntimeClient {
+    /// The outcome of a POST: the HTTP status and the service's reply body.
+    struct Reply {
+        let status: Int
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// Where libcurl's callbacks deliver data; its address is the callbacks' `userdata`.
+    private final class Sink {
+        var body: [UInt8] = []
+        var headers = InvocationMetadata.RawHeaders()
+    }
+
+    private let handle: UnsafeMutableRawPointer
+    private let sink = Sink()
+    private let endpoint: String
+    private let baseURL: [UInt8]
+    private let nextURL: [UInt8]
+    private var url: [UInt8] = []
+    private let nextHeaders: UnsafeMutablePointer<curl_slist>?
+    private let postHeaders: UnsafeMutablePointer<curl_slist>?
+    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// How long `next()` waits before each retry after a transport failure; then it gives up.
+    private let retryDelaysMilliseconds: [Int]
+
+    /// The event bytes of the last successful `next()`.
+    var event: [UInt8] { sink.body }
+
+    /// Prepares a handle for `endpoint` (`host:port`, the value of `AWS_LAMBDA_RUNTIME_API`). Connects lazily.
+    init(endpoint: String, retryDelaysMilliseconds: [Int] = [10, 50, 200]) {
+        precondition(Self.globalInit, "curl_global_init failed")
+        guard let handle = curl_easy_init() else { fatalError("curl_easy_init returned NULL (out of memory)") }
+        self.handle = handle
+        self.endpoint = endpoint
+        self.retryDelaysMilliseconds = retryDelaysMilliseconds
+        baseURL = Array("http://\(endpoint)/2018-06-01/runtime/".utf8)
+        nextURL = baseURL + Array("invocation/next".utf8) + [0]
+        nextHeaders = Self.list(["User-Agent: flint/0.1"])
+        // An empty `Expect:` stops libcurl's 100-continue round trip before large bodies.
+        postHeaders = Self.list(["User-Agent: flint/0.1", "Expect:", "Content-Type: application/octet-stream"])
+
+        setLong(CURLOPT_NOSIGNAL, 1)
+        setLong(CURLOPT_TCP_NODELAY, 1)
+        setLong(CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        setLong(CURLOPT_CONNECTTIMEOUT_MS, 1000)
+        setLong(CURLOPT_TIMEOUT_MS, 0)
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_NOPROXY, "*")
+        errorBuffer.withUnsafeMutableBufferPointer { _ = flint_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, $0.baseAddress) }
+        let userdata = Unmanaged.passUnretained(sink).toOpaque()
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata)
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata)
+        _ = flint_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, Self.onBody)
+        _ = flint_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION, Self.onHeader)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(nextHeaders)
+        curl_slist_free_all(postHeaders)
+    }
+
+    /// Long-polls `GET /runtime/invocation/next` and returns its raw headers; the body is then in `event`.
+    ///
+    /// Transport failures are retried quickly a few times (the service may still be coming up); a 500 means the
+    /// environment is broken and is not retried.
+    func next() throws(RuntimeError) -> InvocationMetadata.RawHeaders {
+        var attempt = 0
+        while true {
+            setLong(CURLOPT_HTTPGET, 1)
+            _ = flint_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, nextHeaders)
+            nextURL.withUnsafeBytes { _ = flint_curl_setopt_pointer(handle, CURLOPT_URL, $0.baseAddress) }
+            let code = perform()
+            if code != CURLE_OK {
+                guard attempt < retryDelaysMilliseconds.count else {
+                    throw RuntimeError(.apiUnreachable, "GET /next at \(endpoint) failed \(attempt + 1) times: \(curlMessage(code))")
+                }
+                usleep(useconds_t(retryDelaysMilliseconds[attempt] * 1000))
+                attempt += 1
+                continue
+            }
+            switch status() {
+            case 200:
+                return sink.headers
+            case 500...:
+                throw RuntimeError(.serviceFailure, "GET /next returned \(status()): \(String(decoding: sink.body, as: UTF8.self))")
+            case let other:
+                throw RuntimeError(.unexpectedStatus, "GET /next returned \(other): \(String(decoding: sink.body, as: UTF8.self))")
+            }
+        }
+    }
+
+    /// `POST /runtime/invocation/{id}/response` with `body` as-is.
+    func postResponse(requestID: String, invocationID: String?, body: [UInt8]) throws(RuntimeError) -> Reply {
+        try post(path: "invocation/", id: requestID, suffix: "/response", body: body,
+                 extraHeaders: invocationID.map { ["Lambda-Runtime-Invocation-Id: \($0)"] } ?? [])
+    }
+
+    /// `POST /runtime/invocation/{id}/error` with the error document and its type header.
+    func postError(requestID: String, invocationID: String?, report: ErrorReport) throws(RuntimeError) -> Reply {
+        var extra = ["Content-Type: application/json", "Lambda-Runtime-Function-Error-Type: \(report.errorType)"]
+        if let invocationID { extra.append("Lambda-Runtime-Invocation-Id: \(invocationID)") }
+        return try post(path: "invocation/", id: requestID, suffix: "/error", body: report.json, extraHeaders: extra)
+    }
+
+    /// `POST /runtime/init/error`: initialisation failed; the caller exits afterwards.
+    func postInitError(report: ErrorReport) throws(RuntimeError) -> Reply {
+        let extra = ["Content-Type: application/json", "Lambda-Runtime-Function-Error-Type: \(report.errorType)"]
+        return try post(path: "init/error", id: nil, suffix: "", body: report.json, extraHeaders: extra)
+    }
+
+    private func post(path: String, id: String?, suffix: String, body: [UInt8],
+                      extraHeaders: [String]) throws(RuntimeError) -> Reply {
+        url.removeAll(keepingCapacity: true)
+        url.append(contentsOf: baseURL)
+        url.append(contentsOf: path.utf8)
+        if let id { Self.appendPercentEncoded(id, to: &url) }
+        url.append(contentsOf: suffix.utf8)
+        url.append(0)
+        url.withUnsafeBytes { _ = flint_curl_setopt_pointer(handle, CURLOPT_URL, $0.baseAddress) }
+
+        let headers = extraHeaders.isEmpty ? nil : Self.list(["User-Agent: flint/0.1", "Expect:"] + extraHeaders)
+        defer { if let headers { curl_slist_free_all(headers) } }
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers ?? postHeaders)
+        setLong(CURLOPT_POST, 1)
+        _ = flint_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+        // libcurl reads POSTFIELDS without copying, during perform; a NULL pointer would make it read stdin instead,
+        // so an empty body still gets an address.
+        let code = withUnsafeBytes(of: 0 as UInt8) { empty in
+            body.withUnsafeBytes { bytes in
+                _ = flint_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, bytes.count > 0 ? bytes.baseAddress : empty.baseAddress)
+                return perform()
+            }
+        }
+        guard code == CURLE_OK else {
+            throw RuntimeError(.transportFailure, "POST \(path)\(id ?? "")\(suffix) to \(endpoint) failed: \(curlMessage(code))")
+        }
+        return Reply(status: status(), body: sink.body)
+    }
+
+    private func perform() -> CURLcode {
+        sink.body.removeAll(keepingCapacity: true)
+        sink.headers = InvocationMetadata.RawHeaders()
+        errorBuffer[0] = 0
+        return curl_easy_perform(handle)
+    }
+
+    private func status() -> Int {
+        var code = 0
+        _ = flint_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+        return code
+    }
+
+    private func curlMessage(_ code: CURLcode) -> String {
+        let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+    }
+
+    private func setLong(_ option: CURLoption, _ value: Int) {
+        _ = flint_curl_setopt_long(handle, option, value)
+    }
+
+    private static func list(_ lines: [String]) -> UnsafeMutablePointer<curl_slist>? {
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for line in lines { list = curl_slist_append(list, line) }
+        return list
+    }
+
+    /// Request ids are UUIDs in practice; anything outside URL-safe ASCII is escaped rather than trusted.
+    private static func appendPercentEncoded(_ text: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                 UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            }
+        }
+    }
+
+    private static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_NOTHING)) == CURLE_OK
+
+    private static let onBody: flint_curl_data_callback = { data, size, count, userdata in
+        let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+        let length = size * count
+        sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+        return length
+    }
+
+    private static let onHeader: flint_curl_data_callback = { data, size, count, userdata in
+        let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+        let line = UnsafeRawBufferPointer(start: data, count: size * count)
+        // A status line starts a new response (after a redirect or a 100 Continue): forget earlier headers.
+        if line.starts(with: "HTTP/".utf8) {
+            sink.headers = InvocationMetadata.RawHeaders()
+        } else {
+            sink.headers.record(line: line)
+        }
+        return size * count
+    }
+}

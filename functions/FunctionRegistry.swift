@@ -1,0 +1,12 @@
+import LambdaRuntime
+
+/// Every function this bootstrap can serve, by the `_HANDLER` name it is deployed under.
+///
+/// Adding a function means a folder under `functions/` and one line here.
+public enum FunctionRegistry {
+    /// The registry the `bootstrap` executable uses.
+    public static let all = HandlerRegistry([
+        "echo": { _ in EchoHandler() },
+        "probe": { _ in ProbeHandler() },
+    ])
+}

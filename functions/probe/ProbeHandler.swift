@@ -1,0 +1,61 @@
+import FlintJSON
+import LambdaRuntime
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A diagnostics function for tests, the emulator's fault tests and smoke tests after a deploy.
+///
+/// A JSON object event may ask, in this order: `{"sleep_ms": N}` sleeps N ms; `{"exit": code}` ends the process
+/// with that status; `{"fail": "message", "type": "Name"}` throws, reported as `Function.Name`
+/// (`Function.ProbeFailure` without a type); `{"env": true}` returns the Lambda variables it sees as a JSON object.
+/// Any other event, JSON or not, is echoed back unchanged.
+public struct ProbeHandler: LambdaHandler {
+    /// Creates the handler; it has no state.
+    public init() {}
+
+    /// Variables worth showing: Lambda's own, and the ones the platform sets for every runtime.
+    static func isLambdaVariable(_ name: String) -> Bool {
+        name.hasPrefix("AWS_") || name.hasPrefix("LAMBDA_") || name.hasPrefix("_")
+            || ["TZ", "LANG", "PATH", "LD_LIBRARY_PATH"].contains(name)
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
+        guard event.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{"),
+              let command = try? JSONValue(parsing: event)
+        else {
+            response.append(contentsOf: event)
+            return
+        }
+        if let milliseconds = command["sleep_ms"]?.integer, milliseconds > 0 {
+            usleep(useconds_t(min(milliseconds, 900_000)) * 1000)
+        }
+        if let code = command["exit"]?.integer {
+            context.logger.warn("probe: exiting with status \(code) as asked")
+            exit(Int32(truncatingIfNeeded: code))
+        }
+        if let message = command["fail"]?.string {
+            throw HandlerError(type: command["type"]?.string ?? "ProbeFailure", message: message)
+        }
+        if command["env"]?.bool == true {
+            var variables: [String: JSONValue] = [:]
+            var entry = environ
+            while let pointer = entry.pointee {
+                let pair = String(cString: pointer)
+                if let equals = pair.firstIndex(of: "=") {
+                    let name = String(pair[..<equals])
+                    if Self.isLambdaVariable(name) { variables[name] = .string(String(pair[pair.index(after: equals)...])) }
+                }
+                entry += 1
+            }
+            JSONValue.object(variables).write(to: &response)
+            return
+        }
+        response.append(contentsOf: event)
+    }
+}
