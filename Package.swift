@@ -50,6 +50,11 @@ let package = Package(
             path: "bootstrap",
             swiftSettings: strict
         ),
+        // Benchmarks, run by hand (see BENCHMARKS.md); never part of the tests.
+        .executableTarget(
+            name: "flint-runtime-bench",
+            path: "Benchmarks/RuntimeBench"
+        ),
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],
