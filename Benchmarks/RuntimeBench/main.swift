@@ -277,26 +277,33 @@ for _ in 0..<spawns {
     }
 }
 
-// --- warm round trips ---------------------------------------------------------------------------------------------
+// --- warm round trips, interleaved invocation by invocation ---------------------------------------------------------
+// Each subject gets its own service and process; invocations alternate between them so drift hits all alike.
+// A cycle is invoke-to-return as the service sees it (event handed over, response back); invocations/s is
+// cycles per second of the subject's own cycle time.
 var results: [(String, [Double], Double, Double, Double)] = []
-for subject in subjects {
-    service.reset()
-    let (pid, _) = spawn(subject, port: service.port)
+let services = subjects.map { _ in BenchService() }
+let pids = zip(subjects, services).map { subject, service in spawn(subject, port: service.port).0 }
+for (subject, service) in zip(subjects, services) {
     for _ in 0..<100 {  // warm-up
         guard service.invoke(event) != nil else { say("\(subject.name): warm-up invocation timed out"); exit(1) }
     }
-    var roundTrips: [Double] = []
-    roundTrips.reserveCapacity(invocations)
-    let cpuBefore = cpuNanoseconds(pid)
-    let began = monotonicNanoseconds()
-    for _ in 0..<invocations {
-        guard let (sent, responded) = service.invoke(event) else { say("\(subject.name): invocation timed out"); exit(1) }
-        roundTrips.append(milliseconds(responded - sent))
+}
+var roundTrips = subjects.map { _ in [Double]() }
+var cycleNanoseconds = subjects.map { _ in UInt64(0) }
+let cpuBefore = pids.map(cpuNanoseconds)
+for _ in 0..<invocations {
+    for index in subjects.indices {
+        let began = monotonicNanoseconds()
+        guard let (sent, responded) = services[index].invoke(event) else { say("\(subjects[index].name): invocation timed out"); exit(1) }
+        cycleNanoseconds[index] += monotonicNanoseconds() - began
+        roundTrips[index].append(milliseconds(responded - sent))
     }
-    let elapsed = Double(monotonicNanoseconds() - began) / 1e9
-    let cpuPerInvocation = Double(cpuNanoseconds(pid) - cpuBefore) / Double(invocations) / 1000
-    let peak = Double(reap(pid)) / 1024
-    results.append((subject.name, roundTrips, Double(invocations) / elapsed, peak, cpuPerInvocation))
+}
+for index in subjects.indices {
+    let cpuPerInvocation = Double(cpuNanoseconds(pids[index]) - cpuBefore[index]) / Double(invocations) / 1000
+    let peak = Double(reap(pids[index])) / 1024
+    results.append((subjects[index].name, roundTrips[index], Double(invocations) / (Double(cycleNanoseconds[index]) / 1e9), peak, cpuPerInvocation))
 }
 
 func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
@@ -307,7 +314,7 @@ for subject in subjects {
         + "  spawn→first response \(format(percentile(response, 0.5))) [\(format(percentile(response, 0.1))), \(format(percentile(response, 0.9)))]"
         + "  peak RSS after one invocation \(format(percentile(coldRSS[subject.name]!, 0.5), 1)) MiB")
 }
-say("warm, \(invocations) sequential echo invocations on one process")
+say("warm, \(invocations) sequential echo invocations per process, interleaved between subjects")
 for (name, roundTrips, rate, peak, cpu) in results {
     say("  \(name): round trip p50 \(format(percentile(roundTrips, 0.5), 3)) ms, p99 \(format(percentile(roundTrips, 0.99), 3)) ms, "
         + "\(format(rate, 0)) invocations/s, runtime CPU \(format(cpu, 1)) µs/invocation, peak RSS \(format(peak, 1)) MiB")
