@@ -15,6 +15,14 @@ let package = Package(
         .executable(name: "bootstrap", targets: ["bootstrap"]),
         .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
         .library(name: "LambdaCodable", targets: ["LambdaCodable"]),
+        .executable(name: "flint", targets: ["flint"]),
+    ],
+    dependencies: [
+        // Dev-tool dependencies only: the emulator and the CLI. The bootstrap's dependency closure stays libcurl.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
         // Shims over libcurl's variadic API, which Swift cannot call directly.
@@ -50,6 +58,23 @@ let package = Package(
             path: "bootstrap",
             swiftSettings: strict
         ),
+        // The local Lambda service: Invoke API for callers, one Runtime API endpoint per execution environment.
+        .target(
+            name: "Emulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                "FlintJSON",
+            ],
+            swiftSettings: strict
+        ),
+        // The developer CLI: `flint emulate`, `flint bench`, ...
+        .executableTarget(
+            name: "flint",
+            dependencies: ["Emulator", "FlintJSON", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
         // Benchmarks, run by hand (see BENCHMARKS.md); never part of the tests.
         .executableTarget(
             name: "flint-runtime-bench",
@@ -58,6 +83,11 @@ let package = Package(
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EmulatorTests",
+            dependencies: ["Emulator", "FlintJSON", "bootstrap", "flint"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,146 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// glibc (2.29+) has it; Swift's Glibc module does not export the `_np` declaration.
+@_silgen_name("posix_spawn_file_actions_addchdir_np")
+private func spawnAddChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
+
+/// A spawned execution-environment process: its pid, its output as lines, and its exit.
+///
+/// Standard output and standard error are read by one thread each and delivered line by line to `onLine`; the
+/// exit status (or terminating signal) is delivered once to `onExit` after both streams are drained. It does not
+/// restart anything: the function service decides what an exit means.
+final class ChildProcess: @unchecked Sendable {
+    /// How the process ended.
+    enum Termination: Sendable, Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signaled(Int32)
+
+        /// Lambda's wording: `exit status 42` or `signal: killed`.
+        var description: String {
+            switch self {
+            case .exited(let code): "exit status \(code)"
+            case .signaled(let signal): "signal: \(Self.signalName(signal))"
+            }
+        }
+
+        private static func signalName(_ signal: Int32) -> String {
+            switch signal {
+            case SIGKILL: "killed"
+            case SIGTERM: "terminated"
+            case SIGSEGV: "segmentation fault"
+            case SIGABRT: "aborted"
+            case SIGILL: "illegal instruction"
+            case SIGTRAP: "trace/breakpoint trap"
+            case SIGBUS: "bus error"
+            default: "\(signal)"
+            }
+        }
+    }
+
+    let pid: pid_t
+
+    /// Spawns `executable` with exactly `environment`, in `directory`.
+    init(executable: String, arguments: [String] = [], environment: [String: String], directory: String?,
+         onLine: @escaping @Sendable (_ line: String, _ isError: Bool) -> Void,
+         onExit: @escaping @Sendable (Termination) -> Void) throws {
+        var outPipe: [Int32] = [0, 0]
+        var errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
+            throw EmulatorError.spawnFailed("cannot create pipes: \(String(cString: strerror(errno)))")
+        }
+        // Close-on-exec, so other children do not inherit these pipes and keep them open after this one exits.
+        for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        if let directory { _ = spawnAddChdir(&actions, directory) }
+        // Its own process group, so a Ctrl-C at the terminal reaches the emulator only, which then stops children
+        // in order rather than having them die mid-invocation.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGHUP] { sigaddset(&defaultSignals, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        close(outPipe[1])
+        close(errPipe[1])
+        guard result == 0 else {
+            close(outPipe[0]); close(errPipe[0])
+            throw EmulatorError.spawnFailed("cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        self.pid = pid
+
+        let drained = DispatchGroup()
+        for (descriptor, isError) in [(outPipe[0], false), (errPipe[0], true)] {
+            drained.enter()
+            Thread {
+                Self.readLines(descriptor) { onLine($0, isError) }
+                close(descriptor)
+                drained.leave()
+            }.start()
+        }
+        let childPID = pid
+        Thread {
+            var status: Int32 = 0
+            while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
+            drained.wait()
+            let termination: Termination = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+            onExit(termination)
+        }.start()
+    }
+
+    /// Sends `signal` to the process (harmless once it has exited and been reaped: the pid is checked by group).
+    func send(_ signal: Int32) {
+        kill(pid, signal)
+    }
+
+    /// The process's peak resident set (`VmHWM`) in bytes, or nil once it has gone.
+    func peakResidentBytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kibibytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kibibytes * 1024
+    }
+
+    private static func readLines(_ descriptor: Int32, _ deliver: (String) -> Void) {
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = read(descriptor, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: chunk[..<count])
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: 0x0A) {
+                deliver(String(decoding: pending[start..<newline], as: UTF8.self))
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+            // A runaway line without newlines is delivered in pieces rather than buffered without bound.
+            if pending.count > 256 * 1024 {
+                deliver(String(decoding: pending, as: UTF8.self))
+                pending.removeAll(keepingCapacity: true)
+            }
+        }
+        if !pending.isEmpty { deliver(String(decoding: pending, as: UTF8.self)) }
+    }
+}

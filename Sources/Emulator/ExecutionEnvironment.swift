@@ -1,0 +1,44 @@
+/// One execution environment of a function: a child process and its own Runtime API endpoint.
+///
+/// Owned and mutated only by its ``FunctionService`` actor.
+final class ExecutionEnvironment {
+    enum State {
+        /// Spawned, init not finished (no `/next` yet).
+        case starting
+        /// Has called `/next` at least once.
+        case ready
+        /// Being stopped on purpose (reaped, timed out, shutting down): its exit is expected.
+        case stopping
+    }
+
+    let id: Int
+    let provisioned: Bool
+    /// When the process was spawned (init is timed from here, as Lambda's Init Duration is).
+    var startedAt = ContinuousClock.now
+    var state = State.starting
+    var process: ChildProcess? = nil
+    var server: RuntimeServer? = nil
+    /// `/next` requests waiting for an invocation.
+    var waiters: [CheckedContinuation<Dispatch?, Never>] = []
+    /// Request ids dispatched here and not yet answered.
+    var inFlight: Set<String> = []
+    var idleSince = ContinuousClock.now
+    var initDuration: Duration? = nil
+    /// Whether the next REPORT line still owes the Init Duration (the first invocation after a cold start).
+    var owesInitDuration = true
+    /// The invocation whose arrival started this environment; it fails if init fails.
+    var trigger: String?
+    /// What `/runtime/init/error` reported, if anything.
+    var initError: (type: String, document: [UInt8])? = nil
+    var initTimedOut = false
+    /// The peak RSS last read, in bytes.
+    var peakResidentBytes = 0
+
+    init(id: Int, provisioned: Bool, trigger: String?) {
+        self.id = id
+        self.provisioned = provisioned
+        self.trigger = trigger
+    }
+
+    var isIdle: Bool { state == .ready && inFlight.isEmpty }
+}

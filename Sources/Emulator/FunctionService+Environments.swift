@@ -1,0 +1,202 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starting, stopping and reaping execution environments, and what their exits mean for invocations.
+extension FunctionService {
+    /// Starts one environment in the background: its Runtime API endpoint, then its process.
+    func startEnvironment(provisioned: Bool, trigger: String?) {
+        let environment = ExecutionEnvironment(id: nextEnvironmentID, provisioned: provisioned, trigger: trigger)
+        nextEnvironmentID += 1
+        environments[environment.id] = environment
+        statistics.record(coldStart: ())
+        let initTimeout = options.initTimeout
+        Task {
+            await self.launch(environment)
+            try? await Task.sleep(for: initTimeout)
+            await self.initDeadlinePassed(environment.id)
+        }
+    }
+
+    private func launch(_ environment: ExecutionEnvironment) async {
+        let server: RuntimeServer
+        do {
+            server = try await RuntimeServer.start(service: self, environmentID: environment.id)
+        } catch {
+            discard(environment, failing: "Runtime.Unknown", message: "cannot open a Runtime API endpoint: \(error)")
+            return
+        }
+        environment.server = server
+        guard environments[environment.id] === environment, environment.state != .stopping else {
+            server.stop()
+            return
+        }
+        let id = environment.id
+        let prefix = "[\(definition.name)/env-\(id)] "
+        let sink = self.sink
+        do {
+            environment.startedAt = .now
+            environment.process = try ChildProcess(
+                executable: definition.executable, arguments: definition.arguments,
+                environment: variables(for: environment, endpoint: "127.0.0.1:\(server.port)"),
+                directory: definition.taskRoot,
+                onLine: { [weak self] line, _ in
+                    sink.print(prefix + line)
+                    Task { await self?.output(line, environmentID: id) }
+                },
+                onExit: { [weak self] termination in Task { await self?.environmentExited(id, termination) } })
+        } catch {
+            server.stop()
+            discard(environment, failing: "Runtime.InvalidEntrypoint", message: "\(error)")
+        }
+    }
+
+    /// The variables Lambda gives a `provided.*` runtime, plus the function's own.
+    func variables(for environment: ExecutionEnvironment, endpoint: String) -> [String: String] {
+        let root = definition.taskRoot
+        let day = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+            .replacingOccurrences(of: "-", with: "/")
+        let stream = "\(day)/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        var variables = definition.environment
+        let platform: [String: String] = [
+            "AWS_LAMBDA_RUNTIME_API": endpoint,
+            "_HANDLER": definition.handler,
+            "LAMBDA_TASK_ROOT": root,
+            "LAMBDA_RUNTIME_DIR": "/var/runtime",
+            "AWS_LAMBDA_FUNCTION_NAME": definition.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": String(definition.memoryMegabytes),
+            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/\(definition.name)",
+            "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+            "AWS_REGION": options.region,
+            "AWS_DEFAULT_REGION": options.region,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": options.perEnvironmentConcurrency > 1 ? "lambda-managed-instances"
+                : environment.provisioned ? "provisioned-concurrency" : "on-demand",
+        ]
+        variables.merge(platform) { _, platform in platform }
+        // Values a customer may override in Lambda.
+        let overridable: [String: String] = [
+            "TZ": ":UTC",
+            "LANG": "en_US.UTF-8",
+            "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+            "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:\(root):\(root)/lib:/opt/lib",
+        ]
+        variables.merge(overridable) { customer, _ in customer }
+        if options.perEnvironmentConcurrency > 1 {
+            variables["AWS_LAMBDA_MAX_CONCURRENCY"] = String(options.perEnvironmentConcurrency)
+        }
+        return variables
+    }
+
+    private func initDeadlinePassed(_ id: Int) {
+        guard let environment = environments[id], environment.state == .starting else { return }
+        environment.initTimedOut = true
+        sink.print("[\(definition.name)/env-\(id)] init did not finish within the init timeout; stopping it")
+        stop(environment)
+    }
+
+    /// Stops an environment on purpose; its exit then fails only what it still had in flight.
+    func stop(_ environment: ExecutionEnvironment) {
+        let wasStarting = environment.state == .starting
+        environment.state = .stopping
+        if wasStarting && environment.process == nil {
+            // Still opening its endpoint: nothing to kill yet; launch() sees `.stopping` and gives up.
+            discard(environment, failing: nil, message: "")
+            return
+        }
+        environment.process?.send(SIGKILL)
+    }
+
+    /// Removes an environment that never ran a process, failing its trigger invocation if asked.
+    private func discard(_ environment: ExecutionEnvironment, failing type: String?, message: String) {
+        environments[environment.id] = nil
+        environment.server?.stop()
+        if let type, let trigger = environment.trigger {
+            fail(queued: trigger, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)))
+        }
+        for waiter in environment.waiters { waiter.resume(returning: nil) }
+        environment.waiters.removeAll()
+        pump()
+    }
+
+    /// The process ended: fail what it had in flight (or the invocation that started it, if init never finished).
+    func environmentExited(_ id: Int, _ termination: ChildProcess.Termination) {
+        guard let environment = environments[id] else { return }
+        environments[id] = nil
+        environment.server?.stop()
+        for waiter in environment.waiters { waiter.resume(returning: nil) }
+        environment.waiters.removeAll()
+        let expected = environment.state == .stopping && !environment.initTimedOut
+
+        if environment.initDuration == nil {
+            // Init never finished: the triggering invocation fails with the init error, or with the exit.
+            let elapsed = ContinuousClock.now - environment.startedAt
+            let status = environment.initTimedOut ? "timeout" : "error"
+            let (type, document): (String, [UInt8])
+            if let initError = environment.initError {
+                (type, document) = initError
+            } else if environment.initTimedOut {
+                type = "Sandbox.Timedout"
+                document = Self.errorDocument(type: type, message: "INIT timed out after \(Self.seconds(options.initTimeout)) seconds")
+            } else {
+                type = "Runtime.ExitError"
+                document = Self.errorDocument(type: type, message: "Runtime exited with error: \(termination)")
+            }
+            if !expected || environment.initTimedOut {
+                sink.print("INIT_REPORT Init Duration: \(Self.milliseconds(elapsed)) ms\tPhase: init\tStatus: \(status)\tError Type: \(type)")
+                statistics.record(crash: ())
+                if let trigger = environment.trigger { fail(queued: trigger, with: .functionError(type: type, document: document)) }
+            }
+        } else if !expected {
+            statistics.record(crash: ())
+        }
+        for requestID in environment.inFlight {
+            guard let pending = inFlight[requestID] else { continue }
+            let type = "Runtime.ExitError"
+            let message = "RequestId: \(requestID) Error: Runtime exited with error: \(termination)"
+            complete(pending, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)),
+                     status: "error\tError Type: \(type)")
+        }
+        pump()
+    }
+
+    /// Stops on-demand environments idle for longer than the idle timeout.
+    func reapIdleEnvironments() {
+        let cutoff = ContinuousClock.now - options.idleTimeout
+        for environment in environments.values
+        where environment.isIdle && !environment.provisioned && environment.idleSince <= cutoff {
+            sink.print("[\(definition.name)/env-\(environment.id)] idle for \(Self.seconds(options.idleTimeout)) s; stopping it")
+            stop(environment)
+        }
+    }
+
+    /// Starts the provisioned environments.
+    func provision() {
+        for _ in 0..<min(options.provisioned, options.maxConcurrency) {
+            startEnvironment(provisioned: true, trigger: nil)
+        }
+    }
+
+    /// Refuses new invocations, fails queued ones, lets in-flight ones finish (each is bounded by the timeout),
+    /// then stops every environment and waits for the processes to exit.
+    func shutDown() async {
+        shuttingDown = true
+        for pending in queue { fail(queued: pending.requestID, with: .serviceError(.shuttingDown)) }
+        while !inFlight.isEmpty { try? await Task.sleep(for: .milliseconds(10)) }
+        for environment in environments.values { stop(environment) }
+        while !environments.isEmpty { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    var environmentCount: Int { environments.count }
+    var queuedCount: Int { queue.count }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        String(format: "%.2f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+    }
+
+    static func seconds(_ duration: Duration) -> String {
+        String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+}

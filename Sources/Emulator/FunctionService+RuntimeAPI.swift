@@ -1,0 +1,95 @@
+import FlintJSON
+
+/// What runtimes call: `/next`, `/response`, `/error`, `/init/error`, with the Runtime API's status codes.
+extension FunctionService {
+    /// An answer to a runtime's POST.
+    struct RuntimeReply: Sendable {
+        let status: Int
+        let document: [UInt8]
+
+        static let accepted = RuntimeReply(status: 202, document: Array(#"{"status":"OK"}"#.utf8))
+        static func error(_ status: Int, _ type: String, _ message: String) -> RuntimeReply {
+            RuntimeReply(status: status, document: FunctionService.errorDocument(type: type, message: message))
+        }
+    }
+
+    /// Long-polls for the environment's next invocation; nil when the environment is going away.
+    func next(environmentID: Int) async -> Dispatch? {
+        guard let environment = environments[environmentID], environment.state != .stopping else { return nil }
+        if environment.state == .starting {
+            environment.state = .ready
+            environment.initDuration = ContinuousClock.now - environment.startedAt
+            environment.idleSince = .now
+            if let trigger = environment.trigger, !queue.contains(where: { $0.requestID == trigger }) {
+                environment.trigger = nil
+            }
+        }
+        guard environment.waiters.count < options.perEnvironmentConcurrency else {
+            return nil
+        }
+        return await withCheckedContinuation { continuation in
+            if !queue.isEmpty {
+                dispatch(queue.removeFirst(), to: environment, waiter: continuation)
+            } else {
+                environment.waiters.append(continuation)
+            }
+        }
+    }
+
+    /// `POST /runtime/invocation/{id}/response`.
+    func respond(environmentID: Int, requestID: String, body: [UInt8]?, declaredSize: Int?, responseMode: String?) -> RuntimeReply {
+        guard let pending = inFlight[requestID], pending.environmentID == environmentID else {
+            return .error(400, "InvalidRequestID", "Invalid request ID")
+        }
+        if let responseMode, responseMode != "streaming" {
+            let type = "Runtime.InvalidResponseModeHeader"
+            complete(pending, with: .functionError(type: type, document: Self.errorDocument(
+                type: type, message: "Invalid Lambda-Runtime-Function-Response-Mode header: '\(responseMode)'")))
+            return .error(400, "InvalidFunctionResponseMode", "Invalid Lambda-Runtime-Function-Response-Mode header: '\(responseMode)'")
+        }
+        guard let body, body.count <= Self.maximumResponseBytes else {
+            let size = body?.count ?? declaredSize
+            let sizeText = size.map { "(\($0) bytes) " } ?? ""
+            let type = "Function.ResponseSizeTooLarge"
+            complete(pending, with: .functionError(type: type, document: Self.errorDocument(type: type, message:
+                "Response payload size \(sizeText)exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes).")),
+                status: "error\tError Type: \(type)")
+            return .error(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes).")
+        }
+        complete(pending, with: .response(body))
+        return .accepted
+    }
+
+    /// `POST /runtime/invocation/{id}/error`.
+    func reportError(environmentID: Int, requestID: String, typeHeader: String?, body: [UInt8]) -> RuntimeReply {
+        guard let pending = inFlight[requestID], pending.environmentID == environmentID else {
+            return .error(400, "InvalidRequestID", "Invalid request ID")
+        }
+        let (type, document) = Self.functionError(typeHeader: typeHeader, body: body)
+        complete(pending, with: .functionError(type: type, document: document), status: "error\tError Type: \(type)")
+        return .accepted
+    }
+
+    /// `POST /runtime/init/error`: remembered until the process exits, which fails the triggering invocation.
+    func reportInitError(environmentID: Int, typeHeader: String?, body: [UInt8]) -> RuntimeReply {
+        guard let environment = environments[environmentID] else { return .error(403, "InvalidStateTransition", "No such environment") }
+        guard environment.state == .starting else {
+            return .error(403, "InvalidStateTransition", "State transition from Ready to InitError failed for runtime")
+        }
+        environment.initError = Self.functionError(typeHeader: typeHeader, body: body)
+        return .accepted
+    }
+
+    /// The error type the platform records (invalid names become `Runtime.Unknown` / `Function.Unknown`) and the
+    /// document the caller gets (the runtime's JSON as posted, or one built around a non-JSON body).
+    static func functionError(typeHeader: String?, body: [UInt8]) -> (String, [UInt8]) {
+        let type: String
+        if let typeHeader, typeHeader.wholeMatch(of: /(Runtime|Function)\.[A-Z][a-zA-Z]+/) != nil {
+            type = typeHeader
+        } else {
+            type = typeHeader?.hasPrefix("Function.") == true ? "Function.Unknown" : "Runtime.Unknown"
+        }
+        if let parsed = try? JSONValue(parsing: body), case .object = parsed { return (type, body) }
+        return (type, errorDocument(type: type, message: String(decoding: body, as: UTF8.self)))
+    }
+}

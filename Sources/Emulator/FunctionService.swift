@@ -1,0 +1,186 @@
+import Foundation
+import FlintJSON
+
+/// The Lambda service for one function: queues invocations, starts execution environments on demand up to the
+/// concurrency limit, hands invocations to environments' `/next`, and turns what runtimes post (or how they die)
+/// into Invoke results.
+///
+/// An invocation goes to an environment that is waiting in `/next`; if none is, and fewer than `maxConcurrency`
+/// environments exist, a new one starts (a cold start); otherwise it waits in the queue, or is refused with 429
+/// under `ThrottlePolicy.reject`. All state lives in this actor; child processes and HTTP servers call in.
+actor FunctionService {
+    let definition: FunctionDefinition
+    let options: EmulatorOptions
+    let arn: String
+    let sink: LogSink
+    let statistics = EmulatorStatistics()
+
+    var environments: [Int: ExecutionEnvironment] = [:]
+    var queue: [PendingInvocation] = []
+    var inFlight: [String: PendingInvocation] = [:]
+    var nextEnvironmentID = 1
+    var shuttingDown = false
+
+    init(definition: FunctionDefinition, options: EmulatorOptions, sink: LogSink) {
+        self.definition = definition
+        self.options = options
+        self.sink = sink
+        self.arn = "arn:aws:lambda:\(options.region):\(options.accountID):function:\(definition.name)"
+    }
+
+    /// The most bytes a synchronous invocation's payload may have (6 MB).
+    static let maximumRequestBytes = 6_291_456
+    /// The most bytes an asynchronous invocation's payload may have (1 MB since October 2025).
+    static let maximumAsyncRequestBytes = 1_048_576
+    /// The most bytes a buffered response may have (6 MB + 100).
+    static let maximumResponseBytes = 6_291_556
+
+    // MARK: - Invoke side
+
+    /// Runs one invocation and waits for its result.
+    func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
+        if shuttingDown { return InvocationOutcome(requestID: "", result: .serviceError(.shuttingDown), logTail: nil) }
+        if options.onThrottle == .reject && !canAbsorbAnotherInvocation() {
+            statistics.record(throttle: ())
+            return InvocationOutcome(requestID: "", result: .serviceError(.throttled), logTail: nil)
+        }
+        return await withCheckedContinuation { continuation in
+            queue.append(PendingInvocation(request: request, continuation: continuation))
+            pump()
+        }
+    }
+
+    /// Whether an invocation arriving now would find (or start) an environment without waiting for a busy one.
+    private func canAbsorbAnotherInvocation() -> Bool {
+        if environments.values.contains(where: { !$0.waiters.isEmpty && $0.state == .ready }) && queue.isEmpty { return true }
+        return queue.count < startingCapacity + max(0, options.maxConcurrency - environments.count) * options.perEnvironmentConcurrency
+    }
+
+    private var startingCapacity: Int {
+        environments.values.filter { $0.state == .starting }.count * options.perEnvironmentConcurrency
+    }
+
+    /// Hands queued invocations to waiting environments, then starts environments for what is left.
+    func pump() {
+        while !queue.isEmpty, let environment = environments.values.first(where: { $0.state == .ready && !$0.waiters.isEmpty }) {
+            dispatch(queue.removeFirst(), to: environment, waiter: environment.waiters.removeFirst())
+        }
+        while queue.count > startingCapacity && environments.count < options.maxConcurrency && !shuttingDown {
+            startEnvironment(provisioned: false, trigger: queue[startingCapacity].requestID)
+        }
+    }
+
+    func dispatch(_ pending: PendingInvocation, to environment: ExecutionEnvironment,
+                  waiter: CheckedContinuation<Dispatch?, Never>) {
+        pending.environmentID = environment.id
+        pending.dispatchedAt = .now
+        environment.inFlight.insert(pending.requestID)
+        inFlight[pending.requestID] = pending
+        let timeout = definition.timeout
+        let requestID = pending.requestID
+        pending.timeoutTask = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled { await self?.invocationTimedOut(requestID) }
+        }
+        log("START RequestId: \(requestID) Version: $LATEST", for: pending)
+        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + Int64(timeout.components.seconds * 1000)
+            + Int64(timeout.components.attoseconds / 1_000_000_000_000_000)
+        waiter.resume(returning: Dispatch(
+            requestID: requestID, payload: pending.request.payload, deadlineMilliseconds: deadline, functionARN: arn,
+            traceID: pending.traceID, clientContext: pending.request.clientContext, tenantID: pending.request.tenantID))
+    }
+
+    /// Ends an in-flight invocation: prints END/REPORT, records figures, answers the caller.
+    func complete(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil) {
+        inFlight[pending.requestID] = nil
+        pending.timeoutTask?.cancel()
+        let environment = pending.environmentID.flatMap { environments[$0] }
+        environment?.inFlight.remove(pending.requestID)
+        if let environment, environment.inFlight.isEmpty { environment.idleSince = .now }
+
+        let duration = pending.dispatchedAt.map { ContinuousClock.now - $0 } ?? .zero
+        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        var report = "REPORT RequestId: \(pending.requestID)\tDuration: \(String(format: "%.2f", milliseconds)) ms"
+            + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(definition.memoryMegabytes) MB"
+        if let environment {
+            environment.peakResidentBytes = max(environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0)
+            report += "\tMax Memory Used: \(max(1, environment.peakResidentBytes / 1_048_576)) MB"
+            if environment.owesInitDuration, let initDuration = environment.initDuration {
+                environment.owesInitDuration = false
+                let initMilliseconds = Double(initDuration.components.seconds) * 1000 + Double(initDuration.components.attoseconds) / 1e15
+                report += "\tInit Duration: \(String(format: "%.2f", initMilliseconds)) ms"
+            }
+        }
+        if let status { report += "\tStatus: \(status)" }
+        log("END RequestId: \(pending.requestID)", for: pending)
+        log(report, for: pending)
+
+        switch result {
+        case .response: statistics.record(duration: milliseconds, error: false)
+        case .functionError: statistics.record(duration: milliseconds, error: true)
+        case .serviceError: break
+        }
+        let tail = pending.request.wantsLogTail ? Self.tail(of: pending.log) : nil
+        pending.continuation.resume(returning: InvocationOutcome(requestID: pending.requestID, result: result, logTail: tail))
+        pump()
+    }
+
+    /// Answers a queued (never dispatched) invocation.
+    func fail(queued requestID: String, with result: InvocationResult) {
+        guard let index = queue.firstIndex(where: { $0.requestID == requestID }) else { return }
+        let pending = queue.remove(at: index)
+        if case .functionError = result { statistics.record(duration: 0, error: true) }
+        let tail = pending.request.wantsLogTail ? Self.tail(of: pending.log) : nil
+        pending.continuation.resume(returning: InvocationOutcome(requestID: pending.requestID, result: result, logTail: tail))
+    }
+
+    func invocationTimedOut(_ requestID: String) {
+        guard let pending = inFlight[requestID] else { return }
+        let seconds = String(format: "%.2f", Double(definition.timeout.components.seconds)
+            + Double(definition.timeout.components.attoseconds) / 1e18)
+        let timestamp = ISO8601DateFormatter().string(from: Date())
+        let message = "\(timestamp) \(requestID) Task timed out after \(seconds) seconds"
+        statistics.record(timeout: ())
+        if let id = pending.environmentID, let environment = environments[id] { stop(environment) }
+        complete(pending, with: .functionError(type: "Sandbox.Timedout", document: Self.errorDocument(
+            type: "Sandbox.Timedout", message: message)), status: "timeout")
+    }
+
+    // MARK: - Logs
+
+    /// Prints a platform line and keeps it for the invocation's tail.
+    func log(_ line: String, for pending: PendingInvocation) {
+        sink.print(line)
+        if pending.request.wantsLogTail { pending.log.append(line) }
+    }
+
+    /// An environment's output line: printed with its prefix, and kept for the tails of its in-flight invocations.
+    func output(_ line: String, environmentID: Int) {
+        guard let environment = environments[environmentID] else { return }
+        for requestID in environment.inFlight {
+            if let pending = inFlight[requestID], pending.request.wantsLogTail { pending.log.append(line) }
+        }
+    }
+
+    /// The last 4 KB of `lines`, cut at a line boundary where possible.
+    static func tail(of lines: [String]) -> String {
+        var text = lines.joined(separator: "\n") + "\n"
+        var bytes = Array(text.utf8)
+        if bytes.count > 4096 {
+            bytes = Array(bytes.suffix(4096))
+            if let newline = bytes.firstIndex(of: 0x0A), newline < bytes.count - 1 { bytes.removeFirst(newline + 1) }
+            text = String(decoding: bytes, as: UTF8.self)
+        }
+        return text
+    }
+
+    /// `{"errorMessage": message, "errorType": type}`.
+    static func errorDocument(type: String, message: String) -> [UInt8] {
+        var out = Array(#"{"errorMessage":"#.utf8)
+        JSONText.appendString(message, to: &out)
+        out.append(contentsOf: #","errorType":"#.utf8)
+        JSONText.appendString(type, to: &out)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}
