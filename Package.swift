@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(
             name: "EmulatorTests",
             dependencies: ["Emulator", "FlintJSON", "bootstrap", "flint"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

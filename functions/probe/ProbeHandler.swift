@@ -13,7 +13,9 @@ import Darwin
 ///
 /// A JSON object event may ask, in this order: `{"sleep_ms": N}` sleeps N ms; `{"exit": code}` ends the process
 /// with that status; `{"fail": "message", "type": "Name"}` throws, reported as `Function.Name`
-/// (`Function.ProbeFailure` without a type); `{"env": true}` returns the Lambda variables it sees as a JSON object.
+/// (`Function.ProbeFailure` without a type); `{"env": true}` returns the Lambda variables it sees as a JSON object;
+/// `{"context": true}` returns the invocation's context (request id, ARN, trace id, client context, deadline,
+/// remaining milliseconds, pid).
 /// Any other event, JSON or not, is echoed back unchanged.
 public struct ProbeHandler: LambdaHandler {
     /// Creates the handler; it has no state.
@@ -41,6 +43,21 @@ public struct ProbeHandler: LambdaHandler {
         }
         if let message = command["fail"]?.string {
             throw HandlerError(type: command["type"]?.string ?? "ProbeFailure", message: message)
+        }
+        if command["context"]?.bool == true {
+            var fields: [String: JSONValue] = [
+                "requestId": .string(context.requestID),
+                "functionArn": .string(context.invokedFunctionARN),
+                "deadlineMs": .number(Double(context.deadlineMilliseconds)),
+                "remainingMs": .number(Double(context.remainingTime.components.seconds * 1000
+                    + context.remainingTime.components.attoseconds / 1_000_000_000_000_000)),
+                "pid": .number(Double(getpid())),
+            ]
+            if let trace = context.traceID { fields["traceId"] = .string(trace) }
+            if let client = context.clientContext { fields["clientContext"] = .string(client) }
+            if let tenant = context.tenantID { fields["tenantId"] = .string(tenant) }
+            JSONValue.object(fields).write(to: &response)
+            return
         }
         if command["env"]?.bool == true {
             var variables: [String: JSONValue] = [:]

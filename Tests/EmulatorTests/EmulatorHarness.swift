@@ -1,0 +1,116 @@
+import Emulator
+import FlintJSON
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Runs an `Emulator` in-process on a free port, with the debug `bootstrap` that `swift test` builds, and
+/// talks to it over real HTTP.
+final class EmulatorHarness: Sendable {
+    let emulator: Emulator
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    /// The debug bootstrap beside the test bundle.
+    static let bootstrap: String = {
+        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: runner).deletingLastPathComponent().appendingPathComponent("bootstrap").path
+    }()
+
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+
+    /// A function definition running the bootstrap with `handler`.
+    static func function(_ name: String, handler: String? = nil, timeout: Duration = .seconds(3),
+                         environment: [String: String] = [:]) -> FunctionDefinition {
+        FunctionDefinition(name: name, executable: bootstrap, handler: handler ?? name,
+                           taskRoot: NSTemporaryDirectory(), timeout: timeout, environment: environment)
+    }
+
+    init(_ functions: [FunctionDefinition], configure: (inout EmulatorOptions) -> Void = { _ in }) async throws {
+        var options = EmulatorOptions()
+        options.port = 0
+        options.printsLogs = ProcessInfo.processInfo.environment["FLINT_TEST_LOGS"] != nil
+        options.asyncRetryDelays = [.milliseconds(50), .milliseconds(50)]
+        configure(&options)
+        let emulator = Emulator(functions: functions, options: options)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        task = Task { try await emulator.run { continuation.yield($0); continuation.finish() } }
+        var bound = 0
+        for await port in ports { bound = port }
+        self.emulator = emulator
+        self.port = bound
+    }
+
+    /// Stops the emulator and waits for `run` to return.
+    func stop() async throws {
+        emulator.shutDown()
+        try await task.value
+    }
+
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: JSONValue? { try? JSONValue(parsing: body) }
+        func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
+    }
+
+    func invoke(_ function: String, _ body: String, headers: [String: String] = [:]) async throws -> Reply {
+        try await invoke(function, Array(body.utf8), headers: headers)
+    }
+
+    func invoke(_ function: String, _ body: [UInt8], headers: [String: String] = [:]) async throws -> Reply {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/2015-03-31/functions/\(function)/invocations")!)
+        request.httpMethod = "POST"
+        request.httpBody = Data(body)
+        request.timeoutInterval = 60
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        return try await send(request)
+    }
+
+    func stats(_ function: String) async throws -> JSONValue {
+        let reply = try await send(URLRequest(url: URL(string: "http://127.0.0.1:\(port)/stats")!))
+        return try #require(reply.json?["functions"]?[function])
+    }
+
+    private func send(_ request: URLRequest) async throws -> Reply {
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { headers["\(name)"] = "\(value)" }
+        return Reply(status: http.statusCode, headers: headers, body: Array(data))
+    }
+
+    /// Polls `condition` every 20 ms for up to `seconds`.
+    static func eventually(_ seconds: Double = 10, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
+    /// Child processes of this test process whose command is `name` (by /proc/PID/stat).
+    static func children(named name: String) -> [Int32] {
+        let me = getpid()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return false }
+            let command = stat[stat.index(after: open)..<close]
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            return command == name && fields.count > 1 && Int32(fields[1]) == me && fields[0] != "Z"
+        }
+    }
+}
+
+extension JSONValue {
+    subscript(integer key: String) -> Int? { self[key]?.integer }
+}
+
