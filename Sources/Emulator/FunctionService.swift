@@ -52,12 +52,21 @@ actor FunctionService {
 
     /// Whether an invocation arriving now would find (or start) an environment without waiting for a busy one.
     private func canAbsorbAnotherInvocation() -> Bool {
-        if environments.values.contains(where: { !$0.waiters.isEmpty && $0.state == .ready }) && queue.isEmpty { return true }
-        return queue.count < startingCapacity + max(0, options.maxConcurrency - environments.count) * options.perEnvironmentConcurrency
+        queue.count < comingCapacity + environments.values.reduce(0) { $0 + ($1.state == .ready ? $1.waiters.count : 0) }
+            + max(0, options.maxConcurrency - environments.count) * options.perEnvironmentConcurrency
     }
 
-    private var startingCapacity: Int {
-        environments.values.filter { $0.state == .starting }.count * options.perEnvironmentConcurrency
+    /// Slots that will ask for work soon without a new environment: those of environments still in init, and
+    /// those whose runtime has answered but not yet called `/next` again (in Lambda, too, an environment is
+    /// busy until its runtime asks for the next event).
+    private var comingCapacity: Int {
+        environments.values.reduce(0) { total, environment in
+            switch environment.state {
+            case .starting: total + options.perEnvironmentConcurrency
+            case .ready: total + options.perEnvironmentConcurrency - environment.inFlight.count - environment.waiters.count
+            case .stopping: total
+            }
+        }
     }
 
     /// Hands queued invocations to waiting environments, then starts environments for what is left.
@@ -65,8 +74,10 @@ actor FunctionService {
         while !queue.isEmpty, let environment = environments.values.first(where: { $0.state == .ready && !$0.waiters.isEmpty }) {
             dispatch(queue.removeFirst(), to: environment, waiter: environment.waiters.removeFirst())
         }
-        while queue.count > startingCapacity && environments.count < options.maxConcurrency && !shuttingDown {
-            startEnvironment(provisioned: false, trigger: queue[startingCapacity].requestID)
+        var capacity = comingCapacity
+        while queue.count > capacity && environments.count < options.maxConcurrency && !shuttingDown {
+            startEnvironment(provisioned: false, trigger: queue[capacity].requestID)
+            capacity += options.perEnvironmentConcurrency
         }
     }
 

@@ -22,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     var url = "http://127.0.0.1:9000"
     @Option(help: "Function name.")
     var function = "echo"
-    @Option(name: .shortAndLong, help: "Number of invocations.")
+    @Option(name: [.customShort("n"), .long], help: "Number of invocations.")
     var count = 2000
     @Option(name: [.customShort("c"), .long], help: "Concurrent connections.")
     var concurrency = 1
