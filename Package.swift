@@ -19,10 +19,8 @@ let package = Package(
     ],
     dependencies: [
         // Dev-tool dependencies only: the emulator and the CLI. The bootstrap's dependency closure stays libcurl.
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
-        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
     ],
     targets: [
         // Shims over libcurl's variadic API, which Swift cannot call directly.
@@ -59,12 +57,13 @@ let package = Package(
             swiftSettings: strict
         ),
         // The local Lambda service: Invoke API for callers, one Runtime API endpoint per execution environment.
+        // Plain SwiftNIO on one event loop: no thread hop between a caller's connection and a runtime's.
         .target(
             name: "Emulator",
             dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "FlintJSON",
             ],
             swiftSettings: strict

@@ -1,72 +1,96 @@
-import Foundation
 import FlintJSON
-import HTTPTypes
-import Hummingbird
-import Logging
+import Foundation
 import NIOCore
+import NIOHTTP1
+import NIOPosix
 
 /// A local Lambda service for one or more functions: the Invoke API for callers, and for each execution
 /// environment a child process with its own Runtime API endpoint.
 ///
-/// `run` serves until `shutDown()` is called (the CLI calls it on SIGINT/SIGTERM): new invocations are then
-/// refused, in-flight ones finish, and every child process is stopped before `run` returns.
+/// Everything runs on one event loop thread: an invocation crosses no thread between the caller's connection and
+/// the runtime's. `run` serves until `shutDown()` is called (the CLI calls it on SIGINT/SIGTERM): new invocations
+/// are then refused, in-flight ones finish, and every child process is stopped before `run` returns.
 ///
 /// ```swift
 /// let emulator = Emulator(functions: [echo], options: EmulatorOptions())
 /// try await emulator.run { port in print("listening on \(port)") }
 /// ```
 public final class Emulator: Sendable {
+    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    private let loop: any EventLoop
     private let services: [String: FunctionService]
     private let options: EmulatorOptions
-    private let sink: LogSink
     private let stopSignal = AsyncStream.makeStream(of: Void.self)
 
     /// Prepares the emulator; nothing starts until `run`.
     public init(functions: [FunctionDefinition], options: EmulatorOptions) {
         self.options = options
-        self.sink = LogSink(enabled: options.printsLogs)
+        self.loop = group.next()
+        let sink = LogSink(enabled: options.printsLogs)
         var services: [String: FunctionService] = [:]
         for function in functions {
-            services[function.name] = FunctionService(definition: function, options: options, sink: sink)
+            services[function.name] = FunctionService(loop: loop, definition: function, options: options, sink: sink)
         }
         self.services = services
     }
 
+    deinit {
+        group.shutdownGracefully { _ in }
+    }
+
     /// Serves until `shutDown()`; `onReady` gets the Invoke API's port once it listens.
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
-        let router = Router()
-        router.post("/2015-03-31/functions/:name/invocations") { [self] request, context -> Response in
-            try await InvokeAPI.invoke(request: request, name: context.parameters.get("name") ?? "", emulator: self)
+        let channel: any Channel
+        do {
+            channel = try await HTTPServer.bind(on: loop, host: options.host, port: options.port,
+                                                limit: InvokeAPI.limit, route: { [self] in route($0, $1) }).get()
+        } catch {
+            throw EmulatorError.bindFailed("cannot listen on \(options.host):\(options.port): \(error)")
         }
-        router.get("/stats") { [self] _, _ -> Response in
-            await statisticsResponse()
-        }
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname(options.host, port: options.port), serverName: nil),
-            onServerRunning: { channel in onReady(channel.localAddress?.port ?? 0) },
-            logger: Logger(label: "flint.emulator", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
-        for service in services.values { await service.provision() }
-        let reaper = Task {
-            let period = min(Duration.seconds(1), options.idleTimeout / 2)
-            while !Task.isCancelled {
-                try? await Task.sleep(for: period)
-                for service in services.values { await service.reapIdleEnvironments() }
+        let services = Array(self.services.values)
+        let period = TimeAmount.nanoseconds(min(1_000_000_000, FunctionService.nanoseconds(options.idleTimeout) / 2))
+        let reaper = try await loop.submit {
+            for service in services { service.provision() }
+            return self.loop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+                for service in services { service.reapIdleEnvironments() }
+            }
+        }.get()
+        onReady(channel.localAddress?.port ?? 0)
+
+        for await _ in stopSignal.stream { break }
+        try? await channel.close()
+        let stopped = loop.makePromise(of: Void.self)
+        loop.execute {
+            reaper.cancel()
+            var remaining = services.count
+            if remaining == 0 { stopped.succeed() }
+            for service in services {
+                service.beginShutdown {
+                    remaining -= 1
+                    if remaining == 0 { stopped.succeed() }
+                }
             }
         }
-        let server = Task { try await application.run() }
-        for await _ in stopSignal.stream { break }
-        for service in services.values { await service.shutDown() }
-        reaper.cancel()
-        server.cancel()
-        _ = await server.result
+        try await stopped.futureResult.get()
     }
 
     /// Begins an orderly stop: refuse new invocations, finish in-flight ones, stop every environment.
     public func shutDown() {
         stopSignal.continuation.yield()
         stopSignal.continuation.finish()
+    }
+
+    private func route(_ message: HTTPMessage, _ responder: HTTPResponder) {
+        let path = message.path
+        let parts = path.split(separator: "/")
+        if message.head.method == .POST, parts.count == 4, parts[0] == "2015-03-31", parts[1] == "functions", parts[3] == "invocations" {
+            let name = String(parts[2])
+            return InvokeAPI.invoke(message, name: name, service: service(named: name), emulator: self, respond: responder.send)
+        }
+        if message.head.method == .GET, path == "/stats" {
+            return responder.send(HTTPReply(status: .ok, json: statistics().jsonBytes))
+        }
+        responder.send(ServiceError.notFoundPath("\(message.head.method) \(path)").reply)
     }
 
     /// The function a path names: its name, an ARN, `name:qualifier`, or `function` when only one function runs
@@ -90,16 +114,11 @@ public final class Emulator: Sendable {
 
     var asyncRetryDelays: [Duration] { options.asyncRetryDelays }
 
-    private func statisticsResponse() async -> Response {
+    private func statistics() -> JSONValue {
         var functions: [String: JSONValue] = [:]
         for (name, service) in services {
-            let environments = await service.environmentCount
-            let queued = await service.queuedCount
-            functions[name] = service.statistics.json(environments: environments, queued: queued)
+            functions[name] = service.statistics.json(environments: service.environmentCount, queued: service.queuedCount)
         }
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .ok, headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(bytes: JSONValue.object(["functions": .object(functions)]).jsonBytes)))
+        return .object(["functions": .object(functions)])
     }
 }

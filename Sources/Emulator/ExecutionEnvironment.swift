@@ -1,6 +1,6 @@
 /// One execution environment of a function: a child process and its own Runtime API endpoint.
 ///
-/// Owned and mutated only by its ``FunctionService`` actor.
+/// Owned and mutated only by its ``FunctionService``, on the service's event loop.
 final class ExecutionEnvironment {
     enum State {
         /// Spawned, init not finished (no `/next` yet).
@@ -18,8 +18,8 @@ final class ExecutionEnvironment {
     var state = State.starting
     var process: ChildProcess? = nil
     var server: RuntimeServer? = nil
-    /// `/next` requests waiting for an invocation.
-    var waiters: [CheckedContinuation<Dispatch?, Never>] = []
+    /// `/next` requests waiting for an invocation, each with an id so a closed connection can withdraw its own.
+    var waiters: [(id: Int, deliver: (Dispatch?) -> Void)] = []
     /// Request ids dispatched here and not yet answered.
     var inFlight: Set<String> = []
     var idleSince = ContinuousClock.now
@@ -31,8 +31,10 @@ final class ExecutionEnvironment {
     /// What `/runtime/init/error` reported, if anything.
     var initError: (type: String, document: [UInt8])? = nil
     var initTimedOut = false
-    /// The peak RSS last read, in bytes.
+    /// The peak RSS last read, in bytes, and when: `/proc` is read at most every 20 ms, since `VmHWM` only grows
+    /// and a read per invocation would cost more than the invocation.
     var peakResidentBytes = 0
+    var peakReadAt = ContinuousClock.now - .seconds(1)
 
     init(id: Int, provisioned: Bool, trigger: String?) {
         self.id = id

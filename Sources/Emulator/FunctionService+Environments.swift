@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 #if canImport(Glibc)
 import Glibc
@@ -12,22 +13,20 @@ extension FunctionService {
         nextEnvironmentID += 1
         environments[environment.id] = environment
         statistics.record(coldStart: ())
-        let initTimeout = options.initTimeout
-        Task {
-            await self.launch(environment)
-            try? await Task.sleep(for: initTimeout)
-            await self.initDeadlinePassed(environment.id)
+        RuntimeServer.start(service: self, environmentID: environment.id).whenComplete { [self] result in
+            switch result {
+            case .success(let server):
+                launch(environment, server: server)
+                loop.scheduleTask(in: .nanoseconds(Self.nanoseconds(options.initTimeout))) { [self] in
+                    initDeadlinePassed(environment.id)
+                }
+            case .failure(let error):
+                discard(environment, failing: "Runtime.Unknown", message: "cannot open a Runtime API endpoint: \(error)")
+            }
         }
     }
 
-    private func launch(_ environment: ExecutionEnvironment) async {
-        let server: RuntimeServer
-        do {
-            server = try await RuntimeServer.start(service: self, environmentID: environment.id)
-        } catch {
-            discard(environment, failing: "Runtime.Unknown", message: "cannot open a Runtime API endpoint: \(error)")
-            return
-        }
+    private func launch(_ environment: ExecutionEnvironment, server: RuntimeServer) {
         environment.server = server
         guard environments[environment.id] === environment, environment.state != .stopping else {
             server.stop()
@@ -36,6 +35,7 @@ extension FunctionService {
         let id = environment.id
         let prefix = "[\(definition.name)/env-\(id)] "
         let sink = self.sink
+        let loop = self.loop
         do {
             environment.startedAt = .now
             environment.process = try ChildProcess(
@@ -44,9 +44,9 @@ extension FunctionService {
                 directory: definition.taskRoot,
                 onLine: { [weak self] line, _ in
                     sink.print(prefix + line)
-                    Task { await self?.output(line, environmentID: id) }
+                    loop.execute { self?.output(line, environmentID: id) }
                 },
-                onExit: { [weak self] termination in Task { await self?.environmentExited(id, termination) } })
+                onExit: { [weak self] termination in loop.execute { self?.environmentExited(id, termination) } })
         } catch {
             server.stop()
             discard(environment, failing: "Runtime.InvalidEntrypoint", message: "\(error)")
@@ -116,9 +116,10 @@ extension FunctionService {
         if let type, let trigger = environment.trigger {
             fail(queued: trigger, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)))
         }
-        for waiter in environment.waiters { waiter.resume(returning: nil) }
+        for waiter in environment.waiters { waiter.deliver(nil) }
         environment.waiters.removeAll()
         pump()
+        if shuttingDown { checkStopped() }
     }
 
     /// The process ended: fail what it had in flight (or the invocation that started it, if init never finished).
@@ -126,7 +127,7 @@ extension FunctionService {
         guard let environment = environments[id] else { return }
         environments[id] = nil
         environment.server?.stop()
-        for waiter in environment.waiters { waiter.resume(returning: nil) }
+        for waiter in environment.waiters { waiter.deliver(nil) }
         environment.waiters.removeAll()
         let expected = environment.state == .stopping && !environment.initTimedOut
 
@@ -160,6 +161,7 @@ extension FunctionService {
                      status: "error\tError Type: \(type)")
         }
         pump()
+        if shuttingDown { checkStopped() }
     }
 
     /// Stops on-demand environments idle for longer than the idle timeout.
@@ -179,24 +181,26 @@ extension FunctionService {
         }
     }
 
-    /// Refuses new invocations, fails queued ones, lets in-flight ones finish (each is bounded by the timeout),
-    /// then stops every environment and waits for the processes to exit.
-    func shutDown() async {
+    /// Refuses new invocations and fails queued ones; in-flight ones finish (each is bounded by the timeout), then
+    /// every environment is stopped. `onStopped` runs once nothing is left.
+    func beginShutdown(onStopped: @escaping () -> Void) {
         shuttingDown = true
+        self.onStopped = onStopped
         for pending in queue { fail(queued: pending.requestID, with: .serviceError(.shuttingDown)) }
-        while !inFlight.isEmpty { try? await Task.sleep(for: .milliseconds(10)) }
-        for environment in environments.values { stop(environment) }
-        while !environments.isEmpty { try? await Task.sleep(for: .milliseconds(10)) }
+        checkStopped()
+    }
+
+    func checkStopped() {
+        guard inFlight.isEmpty else { return }
+        for environment in environments.values where environment.state != .stopping { stop(environment) }
+        if environments.isEmpty, let onStopped {
+            self.onStopped = nil
+            onStopped()
+        }
     }
 
     var environmentCount: Int { environments.count }
     var queuedCount: Int { queue.count }
 
-    static func milliseconds(_ duration: Duration) -> String {
-        String(format: "%.2f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
-    }
-
-    static func seconds(_ duration: Duration) -> String {
-        String(format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
-    }
+    static func milliseconds(_ duration: Duration) -> String { format(Double(nanoseconds(duration)) / 1e6) }
 }

@@ -13,9 +13,11 @@ extension FunctionService {
         }
     }
 
-    /// Long-polls for the environment's next invocation; nil when the environment is going away.
-    func next(environmentID: Int) async -> Dispatch? {
-        guard let environment = environments[environmentID], environment.state != .stopping else { return nil }
+    /// Long-polls for the environment's next invocation: `deliver` gets it (now or later), or nil when the
+    /// environment is going away. Returns a token that `withdraw` takes if the connection closes first.
+    @discardableResult
+    func next(environmentID: Int, _ deliver: @escaping (Dispatch?) -> Void) -> Int? {
+        guard let environment = environments[environmentID], environment.state != .stopping else { deliver(nil); return nil }
         if environment.state == .starting {
             environment.state = .ready
             environment.initDuration = ContinuousClock.now - environment.startedAt
@@ -24,16 +26,20 @@ extension FunctionService {
                 environment.trigger = nil
             }
         }
-        guard environment.waiters.count < options.perEnvironmentConcurrency else {
+        guard environment.waiters.count < options.perEnvironmentConcurrency else { deliver(nil); return nil }
+        if !queue.isEmpty {
+            dispatch(queue.removeFirst(), to: environment, deliver: deliver)
             return nil
         }
-        return await withCheckedContinuation { continuation in
-            if !queue.isEmpty {
-                dispatch(queue.removeFirst(), to: environment, waiter: continuation)
-            } else {
-                environment.waiters.append(continuation)
-            }
-        }
+        let token = nextWaiterID
+        nextWaiterID += 1
+        environment.waiters.append((token, deliver))
+        return token
+    }
+
+    /// Forgets a `/next` whose connection closed before it got an invocation.
+    func withdraw(environmentID: Int, token: Int) {
+        environments[environmentID]?.waiters.removeAll { $0.id == token }
     }
 
     /// `POST /runtime/invocation/{id}/response`.

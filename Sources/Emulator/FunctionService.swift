@@ -1,5 +1,6 @@
-import Foundation
 import FlintJSON
+import Foundation
+import NIOCore
 
 /// The Lambda service for one function: queues invocations, starts execution environments on demand up to the
 /// concurrency limit, hands invocations to environments' `/next`, and turns what runtimes post (or how they die)
@@ -7,8 +8,11 @@ import FlintJSON
 ///
 /// An invocation goes to an environment that is waiting in `/next`; if none is, and fewer than `maxConcurrency`
 /// environments exist, a new one starts (a cold start); otherwise it waits in the queue, or is refused with 429
-/// under `ThrottlePolicy.reject`. All state lives in this actor; child processes and HTTP servers call in.
-actor FunctionService {
+/// under `ThrottlePolicy.reject`. Every piece of state is confined to one event loop, the same one that runs the
+/// Invoke and Runtime API servers, so an invocation crosses no thread inside the emulator.
+final class FunctionService: @unchecked Sendable {
+    // @unchecked: all mutable state is touched on `loop` only (checked by `loop.assertInEventLoop()`).
+    let loop: any EventLoop
     let definition: FunctionDefinition
     let options: EmulatorOptions
     let arn: String
@@ -19,9 +23,14 @@ actor FunctionService {
     var queue: [PendingInvocation] = []
     var inFlight: [String: PendingInvocation] = [:]
     var nextEnvironmentID = 1
+    var nextWaiterID = 1
     var shuttingDown = false
+    var identifiers = Identifiers()
+    /// Called once shutdown has finished (nothing in flight, no environment left).
+    var onStopped: (() -> Void)? = nil
 
-    init(definition: FunctionDefinition, options: EmulatorOptions, sink: LogSink) {
+    init(loop: any EventLoop, definition: FunctionDefinition, options: EmulatorOptions, sink: LogSink) {
+        self.loop = loop
         self.definition = definition
         self.options = options
         self.sink = sink
@@ -37,17 +46,16 @@ actor FunctionService {
 
     // MARK: - Invoke side
 
-    /// Runs one invocation and waits for its result.
-    func invoke(_ request: InvocationRequest) async -> InvocationOutcome {
-        if shuttingDown { return InvocationOutcome(requestID: "", result: .serviceError(.shuttingDown), logTail: nil) }
+    /// Runs one invocation; `done` gets its result, exactly once.
+    func invoke(_ request: InvocationRequest, _ done: @escaping (InvocationOutcome) -> Void) {
+        loop.assertInEventLoop()
+        if shuttingDown { return done(InvocationOutcome(requestID: "", result: .serviceError(.shuttingDown), logTail: nil)) }
         if options.onThrottle == .reject && !canAbsorbAnotherInvocation() {
             statistics.record(throttle: ())
-            return InvocationOutcome(requestID: "", result: .serviceError(.throttled), logTail: nil)
+            return done(InvocationOutcome(requestID: "", result: .serviceError(.throttled), logTail: nil))
         }
-        return await withCheckedContinuation { continuation in
-            queue.append(PendingInvocation(request: request, continuation: continuation))
-            pump()
-        }
+        queue.append(PendingInvocation(request: request, identifiers: &identifiers, done: done))
+        pump()
     }
 
     /// Whether an invocation arriving now would find (or start) an environment without waiting for a busy one.
@@ -72,7 +80,7 @@ actor FunctionService {
     /// Hands queued invocations to waiting environments, then starts environments for what is left.
     func pump() {
         while !queue.isEmpty, let environment = environments.values.first(where: { $0.state == .ready && !$0.waiters.isEmpty }) {
-            dispatch(queue.removeFirst(), to: environment, waiter: environment.waiters.removeFirst())
+            dispatch(queue.removeFirst(), to: environment, deliver: environment.waiters.removeFirst().deliver)
         }
         var capacity = comingCapacity
         while queue.count > capacity && environments.count < options.maxConcurrency && !shuttingDown {
@@ -81,22 +89,19 @@ actor FunctionService {
         }
     }
 
-    func dispatch(_ pending: PendingInvocation, to environment: ExecutionEnvironment,
-                  waiter: CheckedContinuation<Dispatch?, Never>) {
+    func dispatch(_ pending: PendingInvocation, to environment: ExecutionEnvironment, deliver: (Dispatch?) -> Void) {
         pending.environmentID = environment.id
         pending.dispatchedAt = .now
         environment.inFlight.insert(pending.requestID)
         inFlight[pending.requestID] = pending
-        let timeout = definition.timeout
         let requestID = pending.requestID
-        pending.timeoutTask = Task { [weak self] in
-            try? await Task.sleep(for: timeout)
-            if !Task.isCancelled { await self?.invocationTimedOut(requestID) }
+        let timeout = definition.timeout
+        pending.timeoutTask = loop.scheduleTask(in: .nanoseconds(Self.nanoseconds(timeout))) { [self] in
+            invocationTimedOut(requestID)
         }
-        log("START RequestId: \(requestID) Version: $LATEST", for: pending)
-        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + Int64(timeout.components.seconds * 1000)
-            + Int64(timeout.components.attoseconds / 1_000_000_000_000_000)
-        waiter.resume(returning: Dispatch(
+        log(pending, "START RequestId: \(requestID) Version: $LATEST")
+        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + Self.nanoseconds(timeout) / 1_000_000
+        deliver(Dispatch(
             requestID: requestID, payload: pending.request.payload, deadlineMilliseconds: deadline, functionARN: arn,
             traceID: pending.traceID, clientContext: pending.request.clientContext, tenantID: pending.request.tenantID))
     }
@@ -110,30 +115,35 @@ actor FunctionService {
         if let environment, environment.inFlight.isEmpty { environment.idleSince = .now }
 
         let duration = pending.dispatchedAt.map { ContinuousClock.now - $0 } ?? .zero
-        let milliseconds = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        var report = "REPORT RequestId: \(pending.requestID)\tDuration: \(String(format: "%.2f", milliseconds)) ms"
-            + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(definition.memoryMegabytes) MB"
-        if let environment {
-            environment.peakResidentBytes = max(environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0)
-            report += "\tMax Memory Used: \(max(1, environment.peakResidentBytes / 1_048_576)) MB"
-            if environment.owesInitDuration, let initDuration = environment.initDuration {
-                environment.owesInitDuration = false
-                let initMilliseconds = Double(initDuration.components.seconds) * 1000 + Double(initDuration.components.attoseconds) / 1e15
-                report += "\tInit Duration: \(String(format: "%.2f", initMilliseconds)) ms"
-            }
+        let milliseconds = Double(Self.nanoseconds(duration)) / 1e6
+        let initDuration = environment.flatMap { $0.owesInitDuration ? $0.initDuration : nil }
+        if initDuration != nil { environment?.owesInitDuration = false }
+        if let environment { refreshPeak(environment) }
+        if options.printsLogs || pending.request.wantsLogTail {
+            var report = "REPORT RequestId: \(pending.requestID)\tDuration: \(Self.format(milliseconds)) ms"
+                + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(definition.memoryMegabytes) MB"
+            if let environment { report += "\tMax Memory Used: \(max(1, environment.peakResidentBytes / 1_048_576)) MB" }
+            if let initDuration { report += "\tInit Duration: \(Self.format(Double(Self.nanoseconds(initDuration)) / 1e6)) ms" }
+            if let status { report += "\tStatus: \(status)" }
+            log(pending, "END RequestId: \(pending.requestID)")
+            log(pending, report)
         }
-        if let status { report += "\tStatus: \(status)" }
-        log("END RequestId: \(pending.requestID)", for: pending)
-        log(report, for: pending)
-
         switch result {
         case .response: statistics.record(duration: milliseconds, error: false)
         case .functionError: statistics.record(duration: milliseconds, error: true)
         case .serviceError: break
         }
         let tail = pending.request.wantsLogTail ? Self.tail(of: pending.log) : nil
-        pending.continuation.resume(returning: InvocationOutcome(requestID: pending.requestID, result: result, logTail: tail))
+        pending.done(InvocationOutcome(requestID: pending.requestID, result: result, logTail: tail))
         pump()
+        if shuttingDown { checkStopped() }
+    }
+
+    private func refreshPeak(_ environment: ExecutionEnvironment) {
+        let now = ContinuousClock.now
+        guard now - environment.peakReadAt > .milliseconds(20) else { return }
+        environment.peakReadAt = now
+        environment.peakResidentBytes = max(environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0)
     }
 
     /// Answers a queued (never dispatched) invocation.
@@ -142,15 +152,13 @@ actor FunctionService {
         let pending = queue.remove(at: index)
         if case .functionError = result { statistics.record(duration: 0, error: true) }
         let tail = pending.request.wantsLogTail ? Self.tail(of: pending.log) : nil
-        pending.continuation.resume(returning: InvocationOutcome(requestID: pending.requestID, result: result, logTail: tail))
+        pending.done(InvocationOutcome(requestID: pending.requestID, result: result, logTail: tail))
     }
 
     func invocationTimedOut(_ requestID: String) {
         guard let pending = inFlight[requestID] else { return }
-        let seconds = String(format: "%.2f", Double(definition.timeout.components.seconds)
-            + Double(definition.timeout.components.attoseconds) / 1e18)
         let timestamp = ISO8601DateFormatter().string(from: Date())
-        let message = "\(timestamp) \(requestID) Task timed out after \(seconds) seconds"
+        let message = "\(timestamp) \(requestID) Task timed out after \(Self.seconds(definition.timeout)) seconds"
         statistics.record(timeout: ())
         if let id = pending.environmentID, let environment = environments[id] { stop(environment) }
         complete(pending, with: .functionError(type: "Sandbox.Timedout", document: Self.errorDocument(
@@ -159,13 +167,15 @@ actor FunctionService {
 
     // MARK: - Logs
 
-    /// Prints a platform line and keeps it for the invocation's tail.
-    func log(_ line: String, for pending: PendingInvocation) {
-        sink.print(line)
-        if pending.request.wantsLogTail { pending.log.append(line) }
+    /// Prints a platform line (built only when someone reads it) and keeps it for the invocation's tail.
+    func log(_ pending: PendingInvocation, _ line: @autoclosure () -> String) {
+        guard options.printsLogs || pending.request.wantsLogTail else { return }
+        let text = line()
+        sink.print(text)
+        if pending.request.wantsLogTail { pending.log.append(text) }
     }
 
-    /// An environment's output line: printed with its prefix, and kept for the tails of its in-flight invocations.
+    /// An environment's output line, kept for the tails of its in-flight invocations.
     func output(_ line: String, environmentID: Int) {
         guard let environment = environments[environmentID] else { return }
         for requestID in environment.inFlight {
@@ -194,4 +204,12 @@ actor FunctionService {
         out.append(UInt8(ascii: "}"))
         return out
     }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+    }
+
+    static func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    static func seconds(_ duration: Duration) -> String { format(Double(nanoseconds(duration)) / 1e9) }
 }

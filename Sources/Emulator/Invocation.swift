@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// What a caller asked to run: the payload and the Invoke headers the runtime will see.
 public struct InvocationRequest: Sendable {
@@ -56,31 +57,24 @@ struct Dispatch: Sendable {
     let tenantID: String?
 }
 
-/// An invocation the function service holds: queued, then in flight in one environment. Used only inside the
-/// service's actor.
+/// An invocation the function service holds: queued, then in flight in one environment. Used only on the
+/// service's event loop.
 final class PendingInvocation {
-    let requestID = UUID().uuidString.lowercased()
+    let requestID: String
     let request: InvocationRequest
-    let continuation: CheckedContinuation<InvocationOutcome, Never>
+    /// Answers the caller; called exactly once.
+    let done: (InvocationOutcome) -> Void
     let traceID: String
     var environmentID: Int? = nil
     var dispatchedAt: ContinuousClock.Instant? = nil
-    var timeoutTask: Task<Void, Never>? = nil
+    var timeoutTask: Scheduled<Void>? = nil
     /// Lines for the log tail, kept only when the caller asked for it.
     var log: [String] = []
 
-    init(request: InvocationRequest, continuation: CheckedContinuation<InvocationOutcome, Never>) {
+    init(request: InvocationRequest, identifiers: inout Identifiers, done: @escaping (InvocationOutcome) -> Void) {
         self.request = request
-        self.continuation = continuation
-        self.traceID = request.traceID ?? Self.makeTraceID()
-    }
-
-    /// `Root=1-<epoch hex>-<96-bit hex>;Parent=<64-bit hex>;Sampled=0`, the X-Ray header shape.
-    static func makeTraceID() -> String {
-        func hex(_ digits: Int) -> String {
-            (0..<digits).map { _ in String(UInt8.random(in: 0..<16), radix: 16) }.joined()
-        }
-        let epoch = String(UInt32(Date().timeIntervalSince1970), radix: 16)
-        return "Root=1-\(epoch)-\(hex(24));Parent=\(hex(16));Sampled=0"
+        self.done = done
+        self.requestID = identifiers.requestID()
+        self.traceID = request.traceID ?? identifiers.traceID()
     }
 }

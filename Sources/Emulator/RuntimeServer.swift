@@ -1,88 +1,81 @@
-import HTTPTypes
-import Hummingbird
-import Logging
 import NIOCore
+import NIOHTTP1
 
-/// One environment's Runtime API endpoint (2018-06-01) on an ephemeral loopback port.
+/// One environment's Runtime API endpoint (2018-06-01) on an ephemeral loopback port, on the service's loop.
 ///
 /// Routes requests to the function service with the environment's id; it keeps no state of its own.
 final class RuntimeServer: Sendable {
     let port: Int
-    private let task: Task<Void, any Error>
+    private let channel: any Channel
 
-    private init(port: Int, task: Task<Void, any Error>) {
+    private init(port: Int, channel: any Channel) {
         self.port = port
-        self.task = task
+        self.channel = channel
     }
 
     func stop() {
-        task.cancel()
+        channel.close(promise: nil)
     }
 
-    static func start(service: FunctionService, environmentID: Int) async throws -> RuntimeServer {
-        let router = Router()
-        let prefix = "/2018-06-01/runtime"
-        router.get("\(prefix)/invocation/next") { _, _ -> Response in
-            guard let dispatch = await service.next(environmentID: environmentID) else {
-                return reply(.error(500, "InternalServerError", "The execution environment is shutting down"))
+    private static let prefix = "/2018-06-01/runtime/"
+
+    static func start(service: FunctionService, environmentID: Int) -> EventLoopFuture<RuntimeServer> {
+        HTTPServer.bind(on: service.loop, host: "127.0.0.1", port: 0, limit: { head in
+            // Read one byte past the response limit, to know it was exceeded; error documents are capped at 1 MiB.
+            head.uri.hasSuffix("/response") ? FunctionService.maximumResponseBytes + 1 : 1 << 20
+        }, route: { message, responder in
+            route(message, responder, service: service, environmentID: environmentID)
+        }).flatMapThrowing { channel in
+            guard let port = channel.localAddress?.port else { throw EmulatorError.bindFailed("no local port") }
+            return RuntimeServer(port: port, channel: channel)
+        }
+    }
+
+    private static func route(_ message: HTTPMessage, _ responder: HTTPResponder, service: FunctionService, environmentID: Int) {
+        let path = message.path
+        guard path.hasPrefix(prefix) else { return responder.send(reply(.error(404, "NotFound", "No such path: \(path)"))) }
+        let parts = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false)
+        switch (message.head.method, parts.count, parts.first, parts.last) {
+        case (.GET, 2, "invocation", "next"):
+            let token = service.next(environmentID: environmentID) { dispatch in
+                guard let dispatch else {
+                    return responder.send(reply(.error(500, "InternalServerError", "The execution environment is shutting down")))
+                }
+                var headers: HTTPHeaders = [
+                    "Content-Type": "application/json",
+                    "Lambda-Runtime-Aws-Request-Id": dispatch.requestID,
+                    "Lambda-Runtime-Deadline-Ms": String(dispatch.deadlineMilliseconds),
+                    "Lambda-Runtime-Invoked-Function-Arn": dispatch.functionARN,
+                    "Lambda-Runtime-Trace-Id": dispatch.traceID,
+                ]
+                if let context = dispatch.clientContext { headers.add(name: "Lambda-Runtime-Client-Context", value: context) }
+                if let tenant = dispatch.tenantID { headers.add(name: "Lambda-Runtime-Aws-Tenant-Id", value: tenant) }
+                responder.send(HTTPReply(status: .ok, headers: headers, body: ByteBuffer(bytes: dispatch.payload)))
             }
-            var headers = HTTPFields()
-            headers[.contentType] = "application/json"
-            headers[HTTPField.Name("Lambda-Runtime-Aws-Request-Id")!] = dispatch.requestID
-            headers[HTTPField.Name("Lambda-Runtime-Deadline-Ms")!] = String(dispatch.deadlineMilliseconds)
-            headers[HTTPField.Name("Lambda-Runtime-Invoked-Function-Arn")!] = dispatch.functionARN
-            headers[HTTPField.Name("Lambda-Runtime-Trace-Id")!] = dispatch.traceID
-            if let context = dispatch.clientContext { headers[HTTPField.Name("Lambda-Runtime-Client-Context")!] = context }
-            if let tenant = dispatch.tenantID { headers[HTTPField.Name("Lambda-Runtime-Aws-Tenant-Id")!] = tenant }
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: dispatch.payload)))
+            if let token {
+                responder.onClose = { service.withdraw(environmentID: environmentID, token: token) }
+            }
+        case (.POST, 3, "invocation", "response"):
+            let id = String(parts[1])
+            let declared = message.header("Content-Length").flatMap { Int($0) }
+            responder.send(reply(service.respond(
+                environmentID: environmentID, requestID: id, body: message.isOversize ? nil : message.bytes,
+                declaredSize: declared ?? message.receivedBytes,
+                responseMode: message.header("Lambda-Runtime-Function-Response-Mode"))))
+        case (.POST, 3, "invocation", "error"):
+            responder.send(reply(service.reportError(
+                environmentID: environmentID, requestID: String(parts[1]),
+                typeHeader: message.header("Lambda-Runtime-Function-Error-Type"), body: message.bytes)))
+        case (.POST, 2, "init", "error"):
+            responder.send(reply(service.reportInitError(
+                environmentID: environmentID, typeHeader: message.header("Lambda-Runtime-Function-Error-Type"),
+                body: message.bytes)))
+        default:
+            responder.send(reply(.error(404, "NotFound", "No such Runtime API route: \(message.head.method) \(path)")))
         }
-        router.post("\(prefix)/invocation/:id/response") { request, context -> Response in
-            let id = context.parameters.get("id") ?? ""
-            var request = request
-            let declared = request.headers[.contentLength].flatMap { Int($0) }
-            let body = try? await request.collectBody(upTo: FunctionService.maximumResponseBytes + 1)
-            let mode = request.headers[HTTPField.Name("Lambda-Runtime-Function-Response-Mode")!]
-            return reply(await service.respond(environmentID: environmentID, requestID: id,
-                                               body: body.map { Array(buffer: $0) }, declaredSize: declared, responseMode: mode))
-        }
-        router.post("\(prefix)/invocation/:id/error") { request, context -> Response in
-            let id = context.parameters.get("id") ?? ""
-            var request = request
-            let body = (try? await request.collectBody(upTo: 1 << 20)).map { Array(buffer: $0) } ?? []
-            let type = request.headers[HTTPField.Name("Lambda-Runtime-Function-Error-Type")!]
-            return reply(await service.reportError(environmentID: environmentID, requestID: id, typeHeader: type, body: body))
-        }
-        router.post("\(prefix)/init/error") { request, _ -> Response in
-            var request = request
-            let body = (try? await request.collectBody(upTo: 1 << 20)).map { Array(buffer: $0) } ?? []
-            let type = request.headers[HTTPField.Name("Lambda-Runtime-Function-Error-Type")!]
-            return reply(await service.reportInitError(environmentID: environmentID, typeHeader: type, body: body))
-        }
-
-        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router,
-            configuration: .init(address: .hostname("127.0.0.1", port: 0), serverName: nil),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            },
-            logger: Logger(label: "flint.emulator.runtime-api", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
-        let task = Task { try await application.run() }
-        var port = 0
-        for await bound in portStream { port = bound }
-        guard port > 0 else {
-            task.cancel()
-            throw EmulatorError.bindFailed("the Runtime API endpoint did not start")
-        }
-        return RuntimeServer(port: port, task: task)
     }
 
-    private static func reply(_ reply: FunctionService.RuntimeReply) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        return Response(status: .init(code: reply.status), headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(bytes: reply.document)))
+    private static func reply(_ reply: FunctionService.RuntimeReply) -> HTTPReply {
+        HTTPReply(status: HTTPResponseStatus(statusCode: reply.status), json: reply.document)
     }
 }

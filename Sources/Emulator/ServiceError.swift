@@ -1,7 +1,6 @@
 import FlintJSON
-import HTTPTypes
-import Hummingbird
-import Logging
+import NIOCore
+import NIOHTTP1
 
 /// An error of the Lambda service itself (not of the function), with Lambda's name and HTTP status.
 ///
@@ -27,11 +26,11 @@ public struct ServiceError: Error, Sendable, Equatable {
         ServiceError(name: "InvalidRequestContentException", status: 400, message: message)
     }
     static let shuttingDown = ServiceError(name: "ServiceException", status: 503, message: "The emulator is shutting down.")
+    static func notFoundPath(_ path: String) -> ServiceError {
+        ServiceError(name: "UnknownOperationException", status: 404, message: "No such operation: \(path)")
+    }
 
-    var response: Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[HTTPField.Name("X-Amzn-ErrorType")!] = name
+    var reply: HTTPReply {
         var body: [UInt8] = []
         body.append(contentsOf: #"{"Type":"User","message":"#.utf8)
         JSONText.appendString(message, to: &body)
@@ -39,6 +38,6 @@ public struct ServiceError: Error, Sendable, Equatable {
             body.append(contentsOf: #","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded""#.utf8)
         }
         body.append(UInt8(ascii: "}"))
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return HTTPReply(status: HTTPResponseStatus(statusCode: status), json: body, headers: ["X-Amzn-ErrorType": name])
     }
 }

@@ -7,7 +7,8 @@ import FoundationNetworking
 #endif
 
 /// The `flint` CLI as users run it: `flint emulate` stopped by SIGTERM, and `flint bench` against it.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+extension EmulatorIntegration {
+@Suite(.timeLimit(.minutes(2)))
 struct CLITests {
     static let flint = URL(fileURLWithPath: EmulatorHarness.bootstrap).deletingLastPathComponent().appendingPathComponent("flint").path
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -79,4 +80,5 @@ struct CLITests {
         #expect(process.terminationStatus != 0)
         #expect(text.contains("--on-throttle must be queue or reject, not 'drop'"))
     }
+}
 }

@@ -5,7 +5,8 @@ import Testing
 
 /// Second real clients on both sides: boto3 and the AWS CLI calling the emulator, and AWS's Python runtime
 /// interface client (awslambdaric) running as a bootstrap under it. Skipped, visibly, where they are not installed.
-@Suite(.serialized, .timeLimit(.minutes(2)))
+extension EmulatorIntegration {
+@Suite(.timeLimit(.minutes(2)))
 struct RealClientTests {
     static func pythonHas(_ module: String) -> Bool {
         run(["/usr/bin/env", "python3", "-c", "import \(module)"]).status == 0
@@ -89,4 +90,5 @@ struct RealClientTests {
         #expect(failed.json?["errorType"] == .string("ValueError"))
         #expect(failed.json?["errorMessage"] == .string("bad input"))
     }
+}
 }
