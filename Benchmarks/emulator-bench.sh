@@ -20,9 +20,12 @@ start_emulator() {  # sets $emulator (pid) and $port
 }
 
 start_emulator
-"$flint" bench --url "http://127.0.0.1:$port" -n 200 -c 8 >/dev/null   # warm 8 environments
+# Concurrency 1, 2, then 8: each level warms what it needs (200 invocations) before it is measured. The REPORT
+# durations from /stats (dispatch to result, as the runtime sees it) give the emulator's own share by difference.
 for c in 1 2 8; do
+  "$flint" bench --url "http://127.0.0.1:$port" -n 200 -c "$c" >/dev/null
   "$flint" bench --url "http://127.0.0.1:$port" -n "$n" -c "$c"
+  [ "$c" = 1 ] && { echo "  /stats after concurrency 1:"; curl -s "http://127.0.0.1:$port/stats"; echo; }
 done
 "$flint" bench --url "http://127.0.0.1:$port" -n 10000 -c 8
 echo "emulator /stats (REPORT durations, dispatch to result):"
