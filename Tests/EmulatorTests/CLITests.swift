@@ -67,6 +67,23 @@ struct CLITests {
                 || text.contains("cold starts 1"))
     }
 
+    @Test func deployInvokePrintsResponsesAndErrors() throws {
+        let (emulator, port, _) = try Self.startEmulator(["probe", "--quiet"])
+        defer { emulator.terminate(); emulator.waitUntilExit() }
+        func invoke(_ arguments: [String]) -> (Int32, String, String) {
+            RealClientTests.run(["\(Self.repository)/deploy/invoke"] + arguments,
+                                environment: ["FLINT_ENDPOINT": "http://127.0.0.1:\(port)"])
+        }
+        let ok = invoke(["probe", #"{"a":1}"#])
+        #expect(ok.0 == 0 && ok.1 == "{\"a\":1}\n")
+        let failed = invoke(["probe", #"{"fail":"bad","type":"Nope"}"#])
+        #expect(failed.0 == 1)
+        #expect(failed.2.contains("Function.Nope"))
+        let missing = invoke(["missing", "{}"])
+        #expect(missing.0 == 2)
+        #expect(missing.2.contains("HTTP 404 ResourceNotFoundException"))
+    }
+
     @Test func badFlagsGetOneClearLine() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.flint)
