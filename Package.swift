@@ -31,6 +31,12 @@ let package = Package(
         // A strict JSON parser and writer with no Foundation: the bootstrap cannot afford FoundationEssentials'
         // 7 MB, yet every function reads JSON.
         .target(name: "FlintJSON", swiftSettings: strict),
+        // The BERT WordPiece tokenizer with its own Unicode tables; no Foundation, no Lambda.
+        .target(
+            name: "WordPiece",
+            exclude: ["Generated/generate_unicode_tables.py"],
+            swiftSettings: strict
+        ),
         .target(
             name: "LambdaRuntime",
             dependencies: ["CCurl", "FlintJSON"],
@@ -87,6 +93,12 @@ let package = Package(
         .testTarget(
             name: "EmulatorTests",
             dependencies: ["Emulator", "FlintJSON", "bootstrap", "flint"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "WordPieceTests",
+            dependencies: ["WordPiece", "FlintJSON"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

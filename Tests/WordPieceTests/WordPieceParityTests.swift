@@ -1,0 +1,65 @@
+import FlintJSON
+import Foundation
+import Testing
+import WordPiece
+
+/// Token-for-token parity with HF `tokenizers` (fixtures made by Fixtures/generate_fixtures.py).
+@Suite struct WordPieceParityTests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static let tokenizer: WordPieceTokenizer = {
+        let vocabulary = Vocabulary(vocabularyText: Array(try! Data(contentsOf: fixtures.appendingPathComponent("vocab.txt"))))
+        return try! WordPieceTokenizer(vocabulary: vocabulary)
+    }()
+
+    static func rows(_ name: String) throws -> [JSONValue] {
+        let text = try String(contentsOf: fixtures.appendingPathComponent(name), encoding: .utf8)
+        return try text.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+    }
+
+    static func ids(_ value: JSONValue?) -> [Int32] {
+        (value?.array ?? []).compactMap { $0.integer.map(Int32.init) }
+    }
+
+    @Test func everyCorpusTextMatchesHF() throws {
+        let rows = try Self.rows("corpus.jsonl")
+        #expect(rows.count >= 2000)
+        var mismatches: [String] = []
+        for row in rows {
+            let text = try #require(row["text"]?.string)
+            let got = Self.tokenizer.encode(text).ids
+            let want = Self.ids(row["ids"])
+            if got != want {
+                let first = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, want.count)
+                mismatches.append("\(text.debugDescription.prefix(200)): at \(first) got \(got[max(0, first - 3)...].prefix(12)), want \(want[max(0, first - 3)...].prefix(12))")
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(rows.count) differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test func everyPairMatchesHFIncludingTruncation() throws {
+        let rows = try Self.rows("pairs.jsonl")
+        var mismatches: [String] = []
+        for row in rows {
+            let a = try #require(row["a"]?.string), b = try #require(row["b"]?.string)
+            let got = Self.tokenizer.encode(a, b)
+            if got.ids != Self.ids(row["ids"]) || got.typeIDs != Self.ids(row["type_ids"]) {
+                mismatches.append("\(a.prefix(40).debugDescription) / \(b.prefix(40).debugDescription): \(got.ids.count) vs \(Self.ids(row["ids"]).count)")
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(rows.count) pairs differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
+    }
+
+    @Test func knownExamples() {
+        #expect(Self.tokenizer.encode("Hello, world!").ids == [101, 7592, 1010, 2088, 999, 102])
+        #expect(Self.tokenizer.encode("").ids == [101, 102])
+        #expect(Self.tokenizer.encode(String(repeating: "x", count: 101)).ids == [101, 100, 102])
+        #expect(Self.tokenizer.encode(String(repeating: "word ", count: 1000)).ids.count == 256)
+    }
+
+    @Test func vocabularyWithoutUnknownIsRefused() {
+        #expect(throws: TokenizerError(message: "the vocabulary has no unknown token '[UNK]'")) {
+            try WordPieceTokenizer(vocabulary: Vocabulary(tokens: [Array("[CLS]".utf8), Array("[SEP]".utf8)]))
+        }
+    }
+}
