@@ -85,6 +85,11 @@ let package = Package(
             name: "flint-runtime-bench",
             path: "Benchmarks/RuntimeBench"
         ),
+        .executableTarget(
+            name: "flint-tokenizer-bench",
+            dependencies: ["WordPiece", "FlintJSON"],
+            path: "Benchmarks/TokenizerBench"
+        ),
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],
