@@ -19,20 +19,47 @@ public final class UnicodeTables: Sendable {
     }
 
     /// Flags of every BMP scalar.
-    private let bmp: [UInt8]
-    /// Flags beyond the BMP, as sorted ranges.
-    private let astralStarts: [UInt32]
-    private let astralEnds: [UInt32]
-    private let astralFlags: [UInt8]
-    private let lowercaseMap: [UInt32: [Unicode.Scalar]]
-    private let decompositionMap: [UInt32: [Unicode.Scalar]]
-    private let combiningClasses: [UInt32: UInt8]
+    let bmp: ArrayView<UInt8>
+    /// Flags beyond the BMP, as sorted disjoint ranges.
+    let astralStarts: ArrayView<UInt32>
+    let astralEnds: ArrayView<UInt32>
+    let astralFlags: ArrayView<UInt8>
+    /// Sorted scalars with a lowercase; the mapping of `lowerKeys[i]` is `lowerValues[lowerOffsets[i]..<lowerOffsets[i+1]]`.
+    let lowerKeys: ArrayView<UInt32>
+    let lowerOffsets: ArrayView<UInt32>
+    let lowerValues: ArrayView<UInt32>
+    /// Sorted scalars with a canonical decomposition, laid out like the lowercase mappings.
+    let decompositionKeys: ArrayView<UInt32>
+    let decompositionOffsets: ArrayView<UInt32>
+    let decompositionValues: ArrayView<UInt32>
+    /// Sorted scalars with a non-zero canonical combining class, and the classes.
+    let combiningKeys: ArrayView<UInt32>
+    let combiningValues: ArrayView<UInt8>
 
     /// Where the tables come from.
     public let unicodeVersion = GeneratedUnicodeData.unicodeVersion
 
-    /// The tables shared by every tokenizer in the process (built on first use, about a millisecond).
+    /// Tables built from the generated source (about 10 ms): for tools and tests. A model file carries them
+    /// prebuilt (`TokenizerAssets`), so a cold start never pays this.
     public static let shared = UnicodeTables()
+
+    init(bmp: ArrayView<UInt8>, astralStarts: ArrayView<UInt32>, astralEnds: ArrayView<UInt32>, astralFlags: ArrayView<UInt8>,
+         lowerKeys: ArrayView<UInt32>, lowerOffsets: ArrayView<UInt32>, lowerValues: ArrayView<UInt32>,
+         decompositionKeys: ArrayView<UInt32>, decompositionOffsets: ArrayView<UInt32>, decompositionValues: ArrayView<UInt32>,
+         combiningKeys: ArrayView<UInt32>, combiningValues: ArrayView<UInt8>) {
+        self.bmp = bmp
+        self.astralStarts = astralStarts
+        self.astralEnds = astralEnds
+        self.astralFlags = astralFlags
+        self.lowerKeys = lowerKeys
+        self.lowerOffsets = lowerOffsets
+        self.lowerValues = lowerValues
+        self.decompositionKeys = decompositionKeys
+        self.decompositionOffsets = decompositionOffsets
+        self.decompositionValues = decompositionValues
+        self.combiningKeys = combiningKeys
+        self.combiningValues = combiningValues
+    }
 
     /// CJK ideograph blocks HF's BertNormalizer pads with spaces. 2B920 (not BERT's original 2B820) is where
     /// HF starts the block after Extension C.
@@ -41,7 +68,7 @@ public final class UnicodeTables: Sendable {
         0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F,
     ]
 
-    init() {
+    convenience init() {
         var bmp = [UInt8](repeating: 0, count: 0x10000)
         var astral: [(UInt32, UInt32, UInt8)] = []
         func mark(_ range: ClosedRange<UInt32>, _ flags: Flags) {
@@ -60,11 +87,11 @@ public final class UnicodeTables: Sendable {
         let decomposition = Self.mappings(GeneratedUnicodeData.decomposition)
         for key in lowercase.keys { mark(key...key, .lowercases) }
         for key in decomposition.keys { mark(key...key, .decomposes) }
-        var classes: [UInt32: UInt8] = [:]
+        var classKeys: [UInt32] = [], classValues: [UInt8] = []
         for token in GeneratedUnicodeData.combiningClass.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let parts = token.split(separator: ":")
             guard parts.count == 2, let range = Self.range(parts[0]), let value = UInt8(parts[1], radix: 16) else { continue }
-            for scalar in range { classes[scalar] = value }
+            for scalar in range { classKeys.append(scalar); classValues.append(value) }
             mark(range, .combines)
         }
         // Merge the astral ranges into disjoint segments with combined flags: a sweep over start and end events,
@@ -94,18 +121,27 @@ public final class UnicodeTables: Sendable {
                 segmentStart = position
             }
         }
-        self.bmp = bmp
-        self.astralStarts = starts
-        self.astralEnds = ends
-        self.astralFlags = values
-        self.lowercaseMap = lowercase
-        self.decompositionMap = decomposition
-        self.combiningClasses = classes
+        func flatten(_ map: [UInt32: [Unicode.Scalar]]) -> (ArrayView<UInt32>, ArrayView<UInt32>, ArrayView<UInt32>) {
+            var keys: [UInt32] = [], offsets: [UInt32] = [0], values: [UInt32] = []
+            for key in map.keys.sorted() {
+                keys.append(key)
+                values.append(contentsOf: map[key]!.map(\.value))
+                offsets.append(UInt32(values.count))
+            }
+            return (ArrayView(keys), ArrayView(offsets), ArrayView(values))
+        }
+        let (lowerKeys, lowerOffsets, lowerValues) = flatten(lowercase)
+        let (decompositionKeys, decompositionOffsets, decompositionValues) = flatten(decomposition)
+        self.init(bmp: ArrayView(bmp), astralStarts: ArrayView(starts), astralEnds: ArrayView(ends), astralFlags: ArrayView(values),
+                  lowerKeys: lowerKeys, lowerOffsets: lowerOffsets, lowerValues: lowerValues,
+                  decompositionKeys: decompositionKeys, decompositionOffsets: decompositionOffsets,
+                  decompositionValues: decompositionValues, combiningKeys: ArrayView(classKeys), combiningValues: ArrayView(classValues))
     }
 
     @inline(__always)
     func flags(_ scalar: UInt32) -> Flags {
         if scalar <= 0xFFFF { return Flags(rawValue: bmp[Int(scalar)]) }
+        if astralStarts.count == 0 { return [] }
         var low = 0, high = astralStarts.count - 1
         while low <= high {
             let middle = (low + high) / 2
@@ -116,23 +152,34 @@ public final class UnicodeTables: Sendable {
         return []
     }
 
-    /// The full lowercase of `scalar` (nil when it is its own lowercase).
-    func lowercase(_ scalar: UInt32) -> [Unicode.Scalar]? { lowercaseMap[scalar] }
+    /// Calls `body` with each scalar of the full lowercase of `scalar`; false when it is its own lowercase.
+    @inline(__always)
+    func forEachLowercase(_ scalar: UInt32, _ body: (UInt32) -> Void) -> Bool {
+        guard let index = lowerKeys.search(scalar) else { return false }
+        for offset in Int(lowerOffsets[index])..<Int(lowerOffsets[index + 1]) { body(lowerValues[offset]) }
+        return true
+    }
 
-    /// The full canonical decomposition of `scalar`, Hangul syllables included (nil when it does not decompose).
-    func decomposition(_ scalar: UInt32) -> [Unicode.Scalar]? {
+    /// Calls `body` with each scalar of the full canonical decomposition of `scalar` (Hangul syllables
+    /// included); false when it does not decompose.
+    @inline(__always)
+    func forEachDecomposed(_ scalar: UInt32, _ body: (UInt32) -> Void) -> Bool {
         if scalar >= 0xAC00 && scalar <= 0xD7A3 {
             let index = scalar - 0xAC00
-            let leading = Unicode.Scalar(0x1100 + index / 588)!
-            let vowel = Unicode.Scalar(0x1161 + (index % 588) / 28)!
-            let trailing = index % 28
-            return trailing == 0 ? [leading, vowel] : [leading, vowel, Unicode.Scalar(0x11A7 + trailing)!]
+            body(0x1100 + index / 588)
+            body(0x1161 + (index % 588) / 28)
+            if index % 28 != 0 { body(0x11A7 + index % 28) }
+            return true
         }
-        return decompositionMap[scalar]
+        guard let index = decompositionKeys.search(scalar) else { return false }
+        for offset in Int(decompositionOffsets[index])..<Int(decompositionOffsets[index + 1]) { body(decompositionValues[offset]) }
+        return true
     }
 
     /// The canonical combining class of `scalar` (0 for most).
-    func combiningClass(_ scalar: UInt32) -> UInt8 { combiningClasses[scalar] ?? 0 }
+    func combiningClass(_ scalar: UInt32) -> UInt8 {
+        combiningKeys.search(scalar).map { combiningValues[$0] } ?? 0
+    }
 
     private static func range(_ token: Substring) -> ClosedRange<UInt32>? {
         let parts = token.split(separator: "-")

@@ -145,10 +145,9 @@ public struct WordPieceTokenizer: Sendable {
         guard stripsAccents else { return lowercase(value, into: &ids, limit: limit, scratch: &scratch) }
         if value < 0x80 { return emitOrdered(value, into: &ids, limit: limit, scratch: &scratch) }
         let decomposes = tables.flags(value).contains(.decomposes) || (value >= 0xAC00 && value <= 0xD7A3)
-        guard decomposes, let parts = tables.decomposition(value) else {
-            return emitOrdered(value, into: &ids, limit: limit, scratch: &scratch)
+        if !decomposes || !tables.forEachDecomposed(value, { emitOrdered($0, into: &ids, limit: limit, scratch: &scratch) }) {
+            emitOrdered(value, into: &ids, limit: limit, scratch: &scratch)
         }
-        for part in parts { emitOrdered(part.value, into: &ids, limit: limit, scratch: &scratch) }
     }
 
     /// NFD's canonical ordering, after dropping Mn: runs of non-zero combining classes leave sorted by class.
@@ -180,9 +179,8 @@ public struct WordPieceTokenizer: Sendable {
             let lowered = value >= 0x41 && value <= 0x5A ? value + 0x20 : value
             return split(lowered, into: &ids, limit: limit, scratch: &scratch)
         }
-        if tables.flags(value).contains(.lowercases), let lowered = tables.lowercase(value) {
-            for scalar in lowered { split(scalar.value, into: &ids, limit: limit, scratch: &scratch) }
-        } else {
+        if !tables.flags(value).contains(.lowercases)
+            || !tables.forEachLowercase(value, { split($0, into: &ids, limit: limit, scratch: &scratch) }) {
             split(value, into: &ids, limit: limit, scratch: &scratch)
         }
     }

@@ -63,3 +63,42 @@ import WordPiece
         }
     }
 }
+
+/// The serialized assets a model file carries give the same tokenizer, and corrupt ones are refused.
+@Suite struct TokenizerAssetsTests {
+    @Test func roundTripGivesIdenticalTokens() throws {
+        let assets = TokenizerAssets.serialize(vocabulary: WordPieceParityTests.tokenizer.vocabulary, tables: .shared)
+        let rows = try WordPieceParityTests.rows("corpus.jsonl")
+        try assets.withUnsafeBytes { bytes in
+            let (vocabulary, tables) = try TokenizerAssets.load(bytes, owner: nil)
+            let loaded = try WordPieceTokenizer(vocabulary: vocabulary, tables: tables)
+            for row in rows.prefix(600) {
+                let text = try #require(row["text"]?.string)
+                #expect(loaded.encode(text).ids == WordPieceParityTests.ids(row["ids"]))
+            }
+        }
+    }
+
+    @Test func truncatedOrCorruptAssetsAreErrorsNotCrashes() throws {
+        let assets = TokenizerAssets.serialize(vocabulary: WordPieceParityTests.tokenizer.vocabulary, tables: .shared)
+        var generator = SystemRandomNumberGenerator()
+        for length in [0, 3, 39, 40, 41, 1000, assets.count / 2, assets.count - 4, assets.count - 1] {
+            let cut = Array(assets.prefix(length)) + [UInt8](repeating: 0, count: (4 - length % 4) % 4)
+            cut.withUnsafeBytes { bytes in
+                #expect(throws: TokenizerError.self) { try TokenizerAssets.load(UnsafeRawBufferPointer(rebasing: bytes[..<length]), owner: nil) }
+            }
+        }
+        // Flipped bytes in the header and index arrays must be caught or harmless; they must never crash.
+        for _ in 0..<300 {
+            var copy = assets
+            let position = Int.random(in: 4..<min(copy.count, 200_000), using: &generator)
+            copy[position] ^= UInt8.random(in: 1...255, using: &generator)
+            copy.withUnsafeBytes { bytes in
+                if let (vocabulary, tables) = try? TokenizerAssets.load(bytes, owner: nil),
+                   let tokenizer = try? WordPieceTokenizer(vocabulary: vocabulary, tables: tables) {
+                    _ = tokenizer.encode("Hello wörld, 日本語 한국어 ﬁ İ!")
+                }
+            }
+        }
+    }
+}
