@@ -37,6 +37,13 @@ let package = Package(
             exclude: ["Generated/generate_unicode_tables.py"],
             swiftSettings: strict
         ),
+        // The model file: format, mapped reader, writer, safetensors reader and quantizer; no Lambda.
+        .target(
+            name: "FlintModel",
+            dependencies: ["WordPiece", "FlintJSON"],
+            exclude: ["ModelFormat.md"],
+            swiftSettings: strict
+        ),
         .target(
             name: "LambdaRuntime",
             dependencies: ["CCurl", "FlintJSON"],
@@ -74,10 +81,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The developer CLI: `flint emulate`, `flint bench`, ...
+        // The developer CLI: `flint emulate`, `flint bench`, `flint quantize`, `flint inspect`, `flint tokenize`.
         .executableTarget(
             name: "flint",
-            dependencies: ["Emulator", "FlintJSON", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         // Benchmarks, run by hand (see BENCHMARKS.md); never part of the tests.
@@ -105,6 +113,11 @@ let package = Package(
             name: "WordPieceTests",
             dependencies: ["WordPiece", "FlintJSON"],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FlintModelTests",
+            dependencies: ["FlintModel", "WordPiece", "FlintJSON"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,250 @@
+import FlintJSON
+import WordPiece
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A model file mapped read-only and validated: metadata, the tokenizer, and typed views of every tensor.
+///
+/// Nothing is copied: tensors and tokenizer tables are read in place from the mapping, which lives as long as
+/// this object (and the tokenizers and views made from it). `open` checks every count, length and offset against
+/// the file (see ModelFormat.md) and throws a ``ModelFileError`` naming the field; the full SHA-256 is checked
+/// only when asked, since it reads every byte.
+///
+/// ```swift
+/// let model = try ModelFile.open("model.flint")
+/// let tokenizer = try model.tokenizer()
+/// ```
+public final class ModelFile: @unchecked Sendable {
+    // @unchecked: immutable after init; the mapping is read-only.
+    /// The metadata JSON object.
+    public let metadata: JSONValue
+    /// Tensors by name.
+    public let tensors: [String: TensorInfo]
+    /// Tensor names in file order.
+    public let tensorNames: [String]
+    /// The file's size in bytes.
+    public let size: Int
+
+    private let base: UnsafeRawPointer
+    private let release: (() -> Void)?
+    private let tokenizerRange: Range<Int>
+    private let dataOffset: Int
+
+    /// Maps and validates the file at `path`.
+    public static func open(_ path: String, verifyChecksum: Bool = false) throws(ModelFileError) -> ModelFile {
+        let descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ModelFileError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw ModelFileError("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        let size = Int(status.st_size)
+        guard size >= ModelWriter.headerSize else {
+            throw ModelFileError("\(path) is not a Flint model: \(size) bytes is shorter than the \(ModelWriter.headerSize)-byte header")
+        }
+        guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
+            throw ModelFileError("cannot map \(path): \(String(cString: strerror(errno)))")
+        }
+        // Advice only: failure costs speed, not correctness.
+        _ = madvise(mapping, size, MADV_WILLNEED)
+        do {
+            return try ModelFile(base: UnsafeRawPointer(mapping), size: size, verifyChecksum: verifyChecksum) {
+                munmap(mapping, size)
+            }
+        } catch {
+            munmap(mapping, size)
+            throw ModelFileError("\(path): \(error.message)")
+        }
+    }
+
+    /// Validates a model held in memory (a copy is kept, 64-byte aligned): for tests and fuzzing.
+    public convenience init(bytes: [UInt8], verifyChecksum: Bool = false) throws(ModelFileError) {
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 64)
+        bytes.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage), byteCount: bytes.count) }
+        do {
+            try self.init(base: UnsafeRawPointer(storage), size: bytes.count, verifyChecksum: verifyChecksum) { storage.deallocate() }
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+    }
+
+    private init(base: UnsafeRawPointer, size: Int, verifyChecksum: Bool, release: @escaping () -> Void) throws(ModelFileError) {
+        let file = UnsafeRawBufferPointer(start: base, count: size)
+        func u32(_ offset: Int) -> Int { Int(file.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian) }
+        func u64(_ offset: Int) -> UInt64 { file.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
+
+        guard size >= ModelWriter.headerSize, file.starts(with: ModelWriter.magic) else {
+            throw ModelFileError("not a Flint model file (bad magic)")
+        }
+        guard u32(8) == Int(ModelWriter.version) else {
+            throw ModelFileError("format version \(u32(8)) is not supported (this build reads version \(ModelWriter.version))")
+        }
+        guard u64(16) == UInt64(size) else {
+            throw ModelFileError("header says \(u64(16)) bytes but the file has \(size) (truncated or extended)")
+        }
+        let sectionCount = u32(12)
+        guard sectionCount >= 4, sectionCount <= 64, ModelWriter.headerSize + 24 * sectionCount <= size else {
+            throw ModelFileError("section count \(sectionCount) does not fit the file")
+        }
+        var sections: [ModelWriter.SectionKind: Range<Int>] = [:]
+        for index in 0..<sectionCount {
+            let entry = ModelWriter.headerSize + 24 * index
+            let offset = u64(entry + 8), length = u64(entry + 16)
+            guard let kind = ModelWriter.SectionKind(rawValue: UInt32(u32(entry))) else {
+                throw ModelFileError("section \(index) has unknown kind \(u32(entry))")
+            }
+            guard offset % UInt64(ModelWriter.alignment) == 0, offset <= UInt64(size), length <= UInt64(size) - offset else {
+                throw ModelFileError("\(kind) section (offset \(offset), length \(length)) lies outside the file or is misaligned")
+            }
+            guard sections[kind] == nil else { throw ModelFileError("\(kind) section appears twice") }
+            sections[kind] = Int(offset)..<Int(offset + length)
+        }
+        for kind in ModelWriter.SectionKind.allCases where sections[kind] == nil {
+            throw ModelFileError("the \(kind) section is missing")
+        }
+        guard ModelWriter.indexChecksum(file) == u64(24) else {
+            throw ModelFileError("index checksum mismatch: the header, section table, metadata or tensor table is corrupt")
+        }
+        if verifyChecksum {
+            var sha = SHA256()
+            sha.update(UnsafeRawBufferPointer(rebasing: file[ModelWriter.headerSize...]))
+            guard sha.finalize().elementsEqual(file[32..<64]) else {
+                throw ModelFileError("SHA-256 mismatch: the file's contents are corrupt")
+            }
+        }
+
+        let metadataBytes = Array(file[sections[.metadata]!])
+        let metadata: JSONValue
+        do {
+            metadata = try JSONValue(parsing: metadataBytes)
+        } catch {
+            throw ModelFileError("metadata is not valid JSON: \(error)")
+        }
+        guard case .object = metadata else { throw ModelFileError("metadata is not a JSON object") }
+
+        let table = sections[.tensorTable]!
+        let data = sections[.tensorData]!
+        guard table.count >= 8 else { throw ModelFileError("tensor table is shorter than its 8-byte header") }
+        let count = u32(table.lowerBound)
+        let entriesEnd = table.lowerBound + 8 + count * ModelWriter.tensorEntrySize
+        guard count <= 100_000, entriesEnd <= table.upperBound else {
+            throw ModelFileError("tensor table: \(count) entries do not fit its \(table.count) bytes")
+        }
+        var tensors: [String: TensorInfo] = [:]
+        var names: [String] = []
+        for index in 0..<count {
+            let entry = table.lowerBound + 8 + index * ModelWriter.tensorEntrySize
+            let nameOffset = u32(entry), nameLength = u32(entry + 4)
+            guard nameLength > 0, nameLength <= 512, nameOffset <= table.upperBound - entriesEnd - nameLength else {
+                throw ModelFileError("tensor \(index): name (offset \(nameOffset), length \(nameLength)) lies outside the table")
+            }
+            guard let name = String(validating: file[(entriesEnd + nameOffset)..<(entriesEnd + nameOffset + nameLength)], as: UTF8.self) else {
+                throw ModelFileError("tensor \(index): name is not UTF-8")
+            }
+            guard let type = TensorInfo.DataType(rawValue: UInt32(u32(entry + 8))) else {
+                throw ModelFileError("tensor \(name): unknown dtype \(u32(entry + 8))")
+            }
+            let rank = u32(entry + 12)
+            guard (1...4).contains(rank) else { throw ModelFileError("tensor \(name): rank \(rank) is not 1–4") }
+            var shape: [Int] = []
+            var elements = 1
+            for dimension in 0..<4 {
+                let value = u64(entry + 16 + 8 * dimension)
+                guard value >= 1, value <= 1 << 32 else { throw ModelFileError("tensor \(name): dimension \(dimension) is \(value)") }
+                if dimension < rank {
+                    shape.append(Int(value))
+                    let (product, overflow) = elements.multipliedReportingOverflow(by: Int(value))
+                    guard !overflow, product <= 1 << 34 else { throw ModelFileError("tensor \(name): element count overflows") }
+                    elements = product
+                }
+            }
+            let dataStart = u64(entry + 48), dataLength = u64(entry + 56), scaleStart = u64(entry + 64), scaleCount = u64(entry + 72)
+            guard dataLength == UInt64(elements * type.size) else {
+                throw ModelFileError("tensor \(name): \(dataLength) data bytes for \(elements) \(type.name) elements")
+            }
+            guard dataStart % UInt64(ModelWriter.alignment) == 0, dataStart <= UInt64(data.count), dataLength <= UInt64(data.count) - dataStart else {
+                throw ModelFileError("tensor \(name): data (offset \(dataStart), length \(dataLength)) lies outside the data section")
+            }
+            let rows = elements / shape[rank - 1]
+            let expectedScales = type == .int8 ? rows : 0
+            guard scaleCount == UInt64(expectedScales) else {
+                throw ModelFileError("tensor \(name): \(scaleCount) scales for \(expectedScales) rows")
+            }
+            guard scaleStart % 4 == 0, scaleStart <= UInt64(data.count), scaleCount * 4 <= UInt64(data.count) - scaleStart else {
+                throw ModelFileError("tensor \(name): scales (offset \(scaleStart), count \(scaleCount)) lie outside the data section")
+            }
+            guard tensors[name] == nil else { throw ModelFileError("tensor \(name) appears twice") }
+            tensors[name] = TensorInfo(name: name, dataType: type, shape: shape, dataOffset: Int(dataStart),
+                                       dataLength: Int(dataLength), scaleOffset: Int(scaleStart), scaleCount: Int(scaleCount))
+            names.append(name)
+        }
+        self.metadata = metadata
+        self.tensors = tensors
+        self.tensorNames = names
+        self.size = size
+        self.base = base
+        self.release = release
+        self.tokenizerRange = sections[.tokenizer]!
+        self.dataOffset = data.lowerBound
+    }
+
+    deinit { release?() }
+
+    /// The tokenizer, reading its tables in place and its settings from the metadata.
+    public func tokenizer() throws(ModelFileError) -> WordPieceTokenizer {
+        let settings = metadata["tokenizer"] ?? .object([:])
+        var configuration = TokenizerConfiguration()
+        configuration.lowercase = settings["lowercase"]?.bool ?? true
+        configuration.stripAccents = settings["stripAccents"]?.bool
+        configuration.cleanText = settings["cleanText"]?.bool ?? true
+        configuration.handleChineseCharacters = settings["handleChineseChars"]?.bool ?? true
+        configuration.maxInputCharsPerWord = settings["maxInputCharsPerWord"]?.integer ?? 100
+        configuration.maxLength = metadata["maxSequenceLength"]?.integer ?? 512
+        configuration.continuationPrefix = settings["continuationPrefix"]?.string ?? "##"
+        if let token = settings["unkToken"]?.string { configuration.unknownToken = token }
+        if let token = settings["clsToken"]?.string { configuration.classToken = token }
+        if let token = settings["sepToken"]?.string { configuration.separatorToken = token }
+        if let token = settings["padToken"]?.string { configuration.padToken = token }
+        if let tokens = settings["specialTokens"]?.array?.compactMap(\.string) { configuration.specialTokens = tokens }
+        do {
+            let bytes = UnsafeRawBufferPointer(start: base + tokenizerRange.lowerBound, count: tokenizerRange.count)
+            let (vocabulary, tables) = try TokenizerAssets.load(bytes, owner: self, continuationPrefix: Array(configuration.continuationPrefix.utf8))
+            return try WordPieceTokenizer(vocabulary: vocabulary, configuration: configuration, tables: tables)
+        } catch {
+            throw ModelFileError("tokenizer: \(error.message)")
+        }
+    }
+
+    /// The f32 data of a float tensor.
+    public func floats(_ name: String) -> UnsafeBufferPointer<Float>? {
+        guard let tensor = tensors[name], tensor.dataType == .float32 else { return nil }
+        return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Float.self), count: tensor.elementCount)
+    }
+
+    /// The int8 data of a quantized tensor.
+    public func int8(_ name: String) -> UnsafeBufferPointer<Int8>? {
+        guard let tensor = tensors[name], tensor.dataType == .int8 else { return nil }
+        return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self), count: tensor.elementCount)
+    }
+
+    /// The per-row scales of a quantized tensor.
+    public func scales(_ name: String) -> UnsafeBufferPointer<Float>? {
+        guard let tensor = tensors[name], tensor.dataType == .int8 else { return nil }
+        return UnsafeBufferPointer(start: (base + dataOffset + tensor.scaleOffset).assumingMemoryBound(to: Float.self), count: tensor.scaleCount)
+    }
+
+    /// Any tensor as f32 (int8 rows multiplied by their scales): for reference paths and tests, not the hot path.
+    public func dequantized(_ name: String) -> [Float]? {
+        if let values = floats(name) { return Array(values) }
+        guard let tensor = tensors[name], let values = int8(name), let scales = scales(name) else { return nil }
+        var out = [Float](repeating: 0, count: tensor.elementCount)
+        for row in 0..<tensor.rowCount {
+            for column in 0..<tensor.rowLength {
+                out[row * tensor.rowLength + column] = Float(values[row * tensor.rowLength + column]) * scales[row]
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,155 @@
+import FlintJSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A tensor to store: raw little-endian data (f32 or int8) and, for int8, one f32 scale per row.
+public struct TensorPayload: Sendable {
+    public var name: String
+    public var dataType: TensorInfo.DataType
+    public var shape: [Int]
+    public var data: [UInt8]
+    public var scales: [Float]
+
+    /// Creates a payload; `data` must hold `shape`'s element count of `dataType`.
+    public init(name: String, dataType: TensorInfo.DataType, shape: [Int], data: [UInt8], scales: [Float] = []) {
+        self.name = name
+        self.dataType = dataType
+        self.shape = shape
+        self.data = data
+        self.scales = scales
+    }
+}
+
+/// Lays out and writes model files (see ModelFormat.md). Deterministic: the same inputs give the same bytes.
+public enum ModelWriter {
+    static let magic = Array("FLINTMDL".utf8)
+    static let version: UInt32 = 1
+    static let headerSize = 64
+    static let alignment = 64
+    static let tensorEntrySize = 88
+
+    enum SectionKind: UInt32, CaseIterable {
+        case metadata = 1, tokenizer = 2, tensorTable = 3, tensorData = 4
+    }
+
+    /// The whole file's bytes. Tensors are stored in name order.
+    public static func encode(metadata: JSONValue, tokenizerAssets: [UInt8], tensors: [TensorPayload]) -> [UInt8] {
+        let sorted = tensors.sorted { $0.name < $1.name }
+        var data: [UInt8] = []
+        var entries: [UInt8] = []
+        var names: [UInt8] = []
+        func align(_ buffer: inout [UInt8]) { while buffer.count % alignment != 0 { buffer.append(0) } }
+        for tensor in sorted {
+            align(&data)
+            let dataOffset = data.count
+            data.append(contentsOf: tensor.data)
+            align(&data)
+            let scaleOffset = data.count
+            for scale in tensor.scales { withUnsafeBytes(of: scale.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            var dims = tensor.shape
+            while dims.count < 4 { dims.append(1) }
+            appendInteger(UInt32(names.count), to: &entries)
+            appendInteger(UInt32(tensor.name.utf8.count), to: &entries)
+            appendInteger(tensor.dataType.rawValue, to: &entries)
+            appendInteger(UInt32(tensor.shape.count), to: &entries)
+            for dim in dims { appendInteger(UInt64(dim), to: &entries) }
+            appendInteger(UInt64(dataOffset), to: &entries)
+            appendInteger(UInt64(tensor.data.count), to: &entries)
+            appendInteger(UInt64(scaleOffset), to: &entries)
+            appendInteger(UInt64(tensor.scales.count), to: &entries)
+            appendInteger(UInt32(0), to: &entries)
+            appendInteger(UInt32(0), to: &entries)
+            names.append(contentsOf: tensor.name.utf8)
+        }
+        var table: [UInt8] = []
+        appendInteger(UInt32(sorted.count), to: &table)
+        appendInteger(UInt32(0), to: &table)
+        table += entries + names
+
+        let sections: [(SectionKind, [UInt8])] = [
+            (.metadata, metadata.jsonBytes), (.tokenizer, tokenizerAssets), (.tensorTable, table), (.tensorData, data),
+        ]
+        var file = [UInt8](repeating: 0, count: headerSize + 24 * sections.count)
+        align(&file)
+        var index: [UInt8] = []
+        for (kind, bytes) in sections {
+            align(&file)
+            appendInteger(kind.rawValue, to: &index)
+            appendInteger(UInt32(0), to: &index)
+            appendInteger(UInt64(file.count), to: &index)
+            appendInteger(UInt64(bytes.count), to: &index)
+            file += bytes
+        }
+        file.replaceSubrange(headerSize..<(headerSize + index.count), with: index)
+        var header = magic
+        appendInteger(version, to: &header)
+        appendInteger(UInt32(sections.count), to: &header)
+        appendInteger(UInt64(file.count), to: &header)
+        file.replaceSubrange(0..<24, with: header)
+        var sha = SHA256()
+        file.withUnsafeBytes { sha.update(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        file.replaceSubrange(32..<64, with: sha.finalize())
+        let checksum = file.withUnsafeBytes { indexChecksum(UnsafeRawBufferPointer(rebasing: $0[...])) }
+        var checksumBytes: [UInt8] = []
+        appendInteger(checksum, to: &checksumBytes)
+        file.replaceSubrange(24..<32, with: checksumBytes)
+        return file
+    }
+
+    /// FNV-1a 64 of bytes 0–23, the section table, and the metadata and tensor-table sections (the parts a
+    /// reader trusts to find everything else); assumes the section table was bounds-checked.
+    static func indexChecksum(_ file: UnsafeRawBufferPointer) -> UInt64 {
+        var state: UInt64 = 0xCBF2_9CE4_8422_2325
+        func add(_ range: Range<Int>) {
+            for index in range { state = (state ^ UInt64(file[index])) &* 0x0000_0100_0000_01B3 }
+        }
+        add(0..<24)
+        let count = Int(file.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
+        add(headerSize..<(headerSize + 24 * count))
+        for section in 0..<count {
+            let entry = headerSize + 24 * section
+            let kind = file.loadUnaligned(fromByteOffset: entry, as: UInt32.self).littleEndian
+            guard kind == SectionKind.metadata.rawValue || kind == SectionKind.tensorTable.rawValue else { continue }
+            let offset = Int(file.loadUnaligned(fromByteOffset: entry + 8, as: UInt64.self).littleEndian)
+            let length = Int(file.loadUnaligned(fromByteOffset: entry + 16, as: UInt64.self).littleEndian)
+            add(offset..<(offset + length))
+        }
+        return state
+    }
+
+    static func appendInteger<T: FixedWidthInteger>(_ value: T, to buffer: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { buffer.append(contentsOf: $0) }
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file in the same folder, flushed, then renamed over it.
+    public static func write(_ bytes: [UInt8], to path: String) throws(ModelFileError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw ModelFileError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var offset = 0
+        let failure: String? = bytes.withUnsafeBytes { raw in
+            while offset < raw.count {
+                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 { if errno == EINTR { continue }; return String(cString: strerror(errno)) }
+                offset += written
+            }
+            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
+        }
+        close(descriptor)
+        if let failure {
+            unlink(temporary)
+            throw ModelFileError("cannot write \(temporary): \(failure)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ModelFileError("cannot rename \(temporary) to \(path): \(reason)")
+        }
+    }
+}

