@@ -98,6 +98,11 @@ let package = Package(
             dependencies: ["WordPiece", "FlintJSON"],
             path: "Benchmarks/TokenizerBench"
         ),
+        .executableTarget(
+            name: "flint-model-open-bench",
+            dependencies: ["FlintModel", "WordPiece"],
+            path: "Benchmarks/ModelOpenBench"
+        ),
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],
