@@ -15,7 +15,7 @@ struct QuantizeCommand: ParsableCommand {
     var output: String
     @Option(help: "Model name for the metadata (default: the directory's name).")
     var name: String?
-    @Flag(help: "Print every tensor's quantization error.")
+    @Flag(help: "Also list the tensors kept in f32.")
     var verbose = false
 
     func run() throws {
@@ -26,11 +26,9 @@ struct QuantizeCommand: ParsableCommand {
         let quantized = report.tensors.filter { $0.dataType == .int8 }
         let worst = quantized.max { $0.relativeError < $1.relativeError }
         let mean = quantized.map(\.relativeError).reduce(0, +) / Double(max(1, quantized.count))
-        if verbose {
-            for tensor in report.tensors {
-                print("  \(tensor.name) \(tensor.shape) \(tensor.dataType == .int8 ? "i8" : "f32") \(tensor.storedBytes) B"
-                    + (tensor.dataType == .int8 ? String(format: ", relative error %.5f", tensor.relativeError) : ""))
-            }
+        for tensor in report.tensors where verbose || tensor.dataType == .int8 {
+            print("  \(tensor.name) \(tensor.shape) \(tensor.dataType == .int8 ? "i8" : "f32") \(tensor.storedBytes) B"
+                + (tensor.dataType == .int8 ? String(format: ", relative error %.5f", tensor.relativeError) : ""))
         }
         print("flint quantize: \(output): \(report.fileBytes) bytes (\(String(format: "%.2f", Double(report.fileBytes) / 1e6)) MB) "
             + "from \(report.sourceBytes) bytes of weights; \(report.tensors.count) tensors, \(quantized.count) int8")
