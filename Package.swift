@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlintModelTests",
-            dependencies: ["FlintModel", "WordPiece", "FlintJSON"],
+            dependencies: ["FlintModel", "WordPiece", "FlintJSON", "flint"],
             swiftSettings: strict
         ),
         .testTarget(
