@@ -37,6 +37,12 @@ let package = Package(
             exclude: ["Generated/generate_unicode_tables.py"],
             swiftSettings: strict
         ),
+        // The compute kernels: a scalar reference and one file per instruction set (AVX2, AVX-512 VNNI, NEON),
+        // chosen at start-up.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
         // The model file: format, mapped reader, writer, safetensors reader and quantizer; no Lambda.
         .target(
             name: "FlintModel",
@@ -123,6 +129,11 @@ let package = Package(
         .testTarget(
             name: "FlintModelTests",
             dependencies: ["FlintModel", "WordPiece", "FlintJSON", "flint"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "KernelTests",
+            dependencies: ["CKernels"],
             swiftSettings: strict
         ),
         .testTarget(

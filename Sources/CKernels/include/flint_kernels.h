@@ -1,0 +1,58 @@
+#ifndef FLINT_KERNELS_H
+#define FLINT_KERNELS_H
+
+// Flint's compute kernels. One shared signature per operation; one file per instruction set plus a scalar
+// reference (dot_generic.c) that the others are tested against, bit for bit on the integer results.
+//
+// int8 conventions: weights and activations are symmetric int8 in [-127, 127] (never -128), so the AVX2
+// sign-transfer trick cannot saturate and every path returns the same int32 sums.
+
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set paths, in order of preference.
+typedef enum {
+    FLINT_KERNEL_SCALAR = 0,
+    FLINT_KERNEL_AVX2 = 1,
+    FLINT_KERNEL_AVX512VNNI = 2,
+    FLINT_KERNEL_NEON = 3,
+} flint_kernel_path;
+
+/// The path in use: chosen once from CPU features, or forced with FLINT_KERNEL=scalar|avx2|avx512vnni|neon
+/// (a forced path this CPU lacks falls back to the best available one).
+flint_kernel_path flint_kernel_selected(void);
+/// Whether this CPU (and build) can run `path`.
+int flint_kernel_supported(flint_kernel_path path);
+/// The path's name.
+const char *flint_kernel_name(flint_kernel_path path);
+
+/// Integer core: out[i*n + j] = sum_k a[i*k + kk] * w[j*k + kk] for an m×k activation and n×k weight (rows are
+/// output channels, as HF stores Linear weights), on the given path.
+void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out);
+
+/// The full int8 linear layer on the selected path: out[i*n + j] = int32 sum × a_scales[i] × w_scales[j]
+/// + bias[j] (bias may be NULL). `scratch` holds n int32 values.
+void flint_linear_s8(int m, int n, int k, const int8_t *a, const float *a_scales, const int8_t *w,
+                     const float *w_scales, const float *bias, float *out, int32_t *scratch);
+
+/// Dynamic per-row quantization: scales[i] = max|x_i| / 127, q = round(x / scale) in [-127, 127].
+void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales);
+
+/// In place: x_i = (x_i - mean) / sqrt(var + eps) * gamma + beta, per row.
+void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const float *beta, float eps);
+
+/// In place, numerically stable softmax over `count` values.
+void flint_softmax(float *x, int count);
+
+/// In place exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))).
+void flint_gelu_erf(float *x, int count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

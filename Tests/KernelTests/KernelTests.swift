@@ -1,0 +1,81 @@
+import CKernels
+import Foundation
+import Testing
+
+/// Every instruction-set path of the int8 core against the scalar reference, bit for bit, including odd sizes and
+/// tails; and the float helpers against plain Swift.
+@Suite struct KernelTests {
+    static let paths: [flint_kernel_path] = [FLINT_KERNEL_AVX2, FLINT_KERNEL_AVX512VNNI, FLINT_KERNEL_NEON]
+
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 33
+        }
+        mutating func int8() -> Int8 { Int8(Int(next() % 255) - 127) }
+    }
+
+    @Test func everySupportedPathMatchesTheScalarReference() {
+        var generator = Generator(state: 7)
+        let sizes: [(Int, Int, Int)] = [(1, 1, 1), (1, 5, 31), (3, 7, 33), (2, 4, 64), (5, 9, 65), (1, 384, 384),
+                                        (4, 1536, 384), (3, 384, 1536), (2, 3, 127), (1, 17, 1000)]
+        var checked = 0
+        for path in Self.paths where flint_kernel_supported(path) != 0 {
+            for (m, n, k) in sizes {
+                let a = (0..<(m * k)).map { _ in generator.int8() }
+                var w = (0..<(n * k)).map { _ in generator.int8() }
+                // Extremes too: the sign-transfer trick is exact only without -128, so ±127 must work.
+                for index in stride(from: 0, to: w.count, by: 7) { w[index] = index % 2 == 0 ? 127 : -127 }
+                var expected = [Int32](repeating: 0, count: m * n), got = expected
+                flint_gemm_s8_i32(FLINT_KERNEL_SCALAR, Int32(m), Int32(n), Int32(k), a, w, &expected)
+                flint_gemm_s8_i32(path, Int32(m), Int32(n), Int32(k), a, w, &got)
+                #expect(got == expected, "\(String(cString: flint_kernel_name(path))) differs at m=\(m) n=\(n) k=\(k)")
+                checked += 1
+            }
+        }
+        // This machine must run at least one SIMD path (AVX2 on x86_64, NEON on aarch64).
+        #expect(checked >= sizes.count, "no SIMD path was available to check")
+    }
+
+    @Test func selectionHonoursTheEnvironmentOrFallsBack() {
+        let selected = flint_kernel_selected()
+        #expect(flint_kernel_supported(selected) != 0)
+        #expect(String(cString: flint_kernel_name(FLINT_KERNEL_AVX2)) == "avx2")
+    }
+
+    @Test func linearLayerAppliesBothScalesAndBias() {
+        let a: [Int8] = [1, -2, 3, 127]
+        let w: [Int8] = [4, 5, -6, 7, -127, 0, 1, 2]
+        var out = [Float](repeating: 0, count: 2)
+        var scratch = [Int32](repeating: 0, count: 2)
+        flint_linear_s8(1, 2, 4, a, [0.5], w, [0.25, 2], [1, -1], &out, &scratch)
+        let dot0 = Float(1 * 4 - 2 * 5 - 3 * 6 + 127 * 7), dot1 = Float(-127 + 0 + 3 + 254)
+        #expect(out[0] == dot0 * 0.5 * 0.25 + 1)
+        #expect(out[1] == dot1 * 0.5 * 2 - 1)
+    }
+
+    @Test func quantizeRowsRoundsSymmetrically() {
+        let x: [Float] = [0.5, -1.0, 0.25, 0, 0, 0, 0, 0]
+        var q = [Int8](repeating: 0, count: 8)
+        var scales = [Float](repeating: 0, count: 2)
+        flint_quantize_rows(2, 4, x, &q, &scales)
+        #expect(scales[0] == 1.0 / 127)
+        #expect(Array(q[0..<4]) == [64, -127, 32, 0])
+        #expect(scales[1] == 0 && Array(q[4..<8]) == [0, 0, 0, 0])
+    }
+
+    @Test func layerNormSoftmaxAndGelu() {
+        var x: [Float] = [1, 2, 3, 4]
+        flint_layer_norm(1, 4, &x, [1, 1, 1, 1], [0, 0, 0, 0], 1e-12)
+        let expected: [Float] = [-1.3416408, -0.4472136, 0.4472136, 1.3416408]
+        #expect(zip(x, expected).allSatisfy { abs($0 - $1) < 1e-5 })
+        var logits: [Float] = [1, 2, 3, 1000]
+        flint_softmax(&logits, 4)
+        #expect(abs(logits.reduce(0, +) - 1) < 1e-6 && logits[3] > 0.999)
+        var values: [Float] = [-3, -1, 0, 1, 3]
+        flint_gelu_erf(&values, 5)
+        let reference = [-3.0, -1.0, 0.0, 1.0, 3.0].map { Float(0.5 * $0 * (1 + erf($0 / 2.0.squareRoot()))) }
+        #expect(zip(values, reference).allSatisfy { abs($0 - $1) < 1e-6 })
+    }
+}
