@@ -134,6 +134,7 @@ let package = Package(
         .testTarget(
             name: "KernelTests",
             dependencies: ["CKernels"],
+            exclude: ["NEON"],
             swiftSettings: strict
         ),
         .testTarget(

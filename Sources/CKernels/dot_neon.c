@@ -3,9 +3,17 @@
 #include "flint_kernels.h"
 
 #if defined(__aarch64__)
+// The dot-product extension for this file only (the dispatcher checks the CPU has it): clang takes it as a
+// function attribute, GCC as a file-level pragma before <arm_neon.h>.
+#if defined(__clang__)
+#define FLINT_DOTPROD __attribute__((target("dotprod")))
+#else
+#pragma GCC target("arch=armv8.2-a+dotprod")
+#define FLINT_DOTPROD
+#endif
 #include <arm_neon.h>
 
-__attribute__((target("dotprod")))
+FLINT_DOTPROD
 void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out) {
     const int whole = k & ~15;
     for (int i = 0; i < m; i++) {
