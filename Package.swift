@@ -50,6 +50,12 @@ let package = Package(
             exclude: ["ModelFormat.md"],
             swiftSettings: strict
         ),
+        // The encoder forward pass (int8 fast path and f32 reference) over a model file; no Lambda.
+        .target(
+            name: "Embedder",
+            dependencies: ["CKernels", "FlintModel", "WordPiece", "FlintJSON"],
+            swiftSettings: strict
+        ),
         .target(
             name: "LambdaRuntime",
             dependencies: ["CCurl", "FlintJSON"],
@@ -90,7 +96,7 @@ let package = Package(
         // The developer CLI: `flint emulate`, `flint bench`, `flint quantize`, `flint inspect`, `flint tokenize`.
         .executableTarget(
             name: "flint",
-            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece",
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "Embedder",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),

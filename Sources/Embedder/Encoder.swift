@@ -1,0 +1,200 @@
+import CKernels
+import FlintModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The BERT encoder forward pass over a mapped model file: token ids in, one pooled (and, if the model says so,
+/// L2-normalised) embedding out.
+///
+/// `.int8` runs every linear layer on the int8 kernels with dynamic per-token activation scales; `.float32` is
+/// the reference: the same steps with dequantized weights and plain loops, which the fast path is tested
+/// against. Scratch buffers are sized once for the longest sequence, so `embed` allocates only its result.
+/// One sequence at a time, no padding. Not thread-safe: give each thread (runtime loop) its own encoder.
+///
+/// ```swift
+/// let encoder = try Encoder(model: ModelFile.open("minilm.flint"))
+/// let vector = encoder.embed(tokenizer.encode("Hello").ids)
+/// ```
+public final class Encoder {
+    /// Which arithmetic the linear layers use.
+    public enum Precision: Sendable { case int8, float32 }
+
+    public let configuration: EncoderConfiguration
+    public let precision: Precision
+    private let model: ModelFile
+    private let weights: BertWeights
+
+    // Scratch, sized for maxSequenceLength tokens.
+    private var hidden: [Float]
+    private var query: [Float]
+    private var key: [Float]
+    private var value: [Float]
+    private var context: [Float]
+    private var projected: [Float]
+    private var intermediate: [Float]
+    private var scores: [Float]
+    private var quantized: [Int8]
+    private var activationScales: [Float]
+    private var sums: [Int32]
+
+    /// Prepares an encoder; checks every tensor's shape against the metadata.
+    public init(model: ModelFile, precision: Precision = .int8) throws(ModelFileError) {
+        let configuration = try EncoderConfiguration(metadata: model.metadata)
+        self.configuration = configuration
+        self.precision = precision
+        self.model = model
+        self.weights = try BertWeights(model: model, configuration: configuration, dequantize: precision == .float32)
+        let tokens = configuration.maxSequenceLength, h = configuration.hiddenSize, i = configuration.intermediateSize
+        hidden = [Float](repeating: 0, count: tokens * h)
+        query = hidden; key = hidden; value = hidden; context = hidden; projected = hidden
+        intermediate = [Float](repeating: 0, count: tokens * i)
+        scores = [Float](repeating: 0, count: tokens)
+        quantized = [Int8](repeating: 0, count: tokens * max(h, i))
+        activationScales = [Float](repeating: 0, count: tokens)
+        sums = [Int32](repeating: 0, count: max(h, i))
+    }
+
+    /// The embedding of one token sequence (ids from the model's tokenizer, `[CLS]` … `[SEP]`). Longer inputs than
+    /// `maxSequenceLength` are cut; ids outside the vocabulary are a precondition failure.
+    public func embed(_ ids: [Int32], typeIDs: [Int32]? = nil) -> [Float] {
+        let count = min(ids.count, configuration.maxSequenceLength)
+        guard count > 0 else { return [Float](repeating: 0, count: configuration.hiddenSize) }
+        embeddings(ids, typeIDs: typeIDs, count: count)
+        for layer in weights.layers { encoderLayer(layer, count: count) }
+        return pool(count: count)
+    }
+
+    // MARK: - The forward pass, step by step as in HF's BertModel
+
+    /// BertEmbeddings: word + position + token type, then LayerNorm.
+    private func embeddings(_ ids: [Int32], typeIDs: [Int32]?, count: Int) {
+        let h = configuration.hiddenSize
+        for token in 0..<count {
+            let id = Int(ids[token])
+            precondition(id >= 0 && id < weights.vocabularySize, "token id \(id) is outside the vocabulary")
+            let type = Int(typeIDs.map { $0[token] } ?? 0)
+            let wordScale = weights.wordScales[id], positionScale = weights.positionScales[token]
+            for d in 0..<h {
+                hidden[token * h + d] = Float(weights.wordEmbeddings[id * h + d]) * wordScale
+                    + Float(weights.positionEmbeddings[token * h + d]) * positionScale
+                    + weights.tokenTypeEmbeddings[min(type, configuration.typeVocabSize - 1) * h + d]
+            }
+        }
+        layerNorm(&hidden, weights.embeddingsLayerNorm, count: count)
+    }
+
+    /// BertLayer: self-attention, output dense + residual + LayerNorm, intermediate (GELU), output dense +
+    /// residual + LayerNorm.
+    private func encoderLayer(_ layer: BertLayerWeights, count: Int) {
+        let h = configuration.hiddenSize
+        // BertSelfAttention: the three projections share one quantization of the input.
+        quantizeActivations(hidden, rows: count, columns: h)
+        linear(layer.query, input: hidden, rows: count, into: &query, reuseQuantized: true)
+        linear(layer.key, input: hidden, rows: count, into: &key, reuseQuantized: true)
+        linear(layer.value, input: hidden, rows: count, into: &value, reuseQuantized: true)
+        attention(count: count)
+        // BertSelfOutput
+        linear(layer.attentionOutput, input: context, rows: count, into: &projected, reuseQuantized: false)
+        for index in 0..<(count * h) { hidden[index] += projected[index] }
+        layerNorm(&hidden, layer.attentionLayerNorm, count: count)
+        // BertIntermediate
+        linear(layer.intermediate, input: hidden, rows: count, into: &intermediate, reuseQuantized: false)
+        intermediate.withUnsafeMutableBufferPointer { flint_gelu_erf($0.baseAddress, Int32(count * configuration.intermediateSize)) }
+        // BertOutput
+        linear(layer.output, input: intermediate, rows: count, into: &projected, reuseQuantized: false)
+        for index in 0..<(count * h) { hidden[index] += projected[index] }
+        layerNorm(&hidden, layer.outputLayerNorm, count: count)
+    }
+
+    /// Multi-head scaled dot-product attention over the whole (unpadded) sequence.
+    private func attention(count: Int) {
+        let h = configuration.hiddenSize, headSize = h / configuration.heads
+        let scale = 1 / Float(headSize).squareRoot()
+        for head in 0..<configuration.heads {
+            let offset = head * headSize
+            for i in 0..<count {
+                for j in 0..<count {
+                    var dot: Float = 0
+                    for d in 0..<headSize { dot += query[i * h + offset + d] * key[j * h + offset + d] }
+                    scores[j] = dot * scale
+                }
+                scores.withUnsafeMutableBufferPointer { flint_softmax($0.baseAddress, Int32(count)) }
+                for d in 0..<headSize { context[i * h + offset + d] = 0 }
+                for j in 0..<count {
+                    let p = scores[j]
+                    for d in 0..<headSize { context[i * h + offset + d] += p * value[j * h + offset + d] }
+                }
+            }
+        }
+    }
+
+    /// Pooling (mean over tokens, CLS, or max), then optional L2 normalisation.
+    private func pool(count: Int) -> [Float] {
+        let h = configuration.hiddenSize
+        var pooled = [Float](repeating: 0, count: h)
+        switch configuration.pooling {
+        case .cls:
+            for d in 0..<h { pooled[d] = hidden[d] }
+        case .max:
+            for d in 0..<h { pooled[d] = (0..<count).map { hidden[$0 * h + d] }.max() ?? 0 }
+        case .mean:
+            for token in 0..<count { for d in 0..<h { pooled[d] += hidden[token * h + d] } }
+            for d in 0..<h { pooled[d] /= Float(count) }
+        }
+        if configuration.normalize {
+            let norm = max(pooled.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
+            for d in 0..<h { pooled[d] /= norm }
+        }
+        return pooled
+    }
+
+    // MARK: - Arithmetic
+
+    private func layerNorm(_ x: inout [Float], _ norm: LayerNormWeights, count: Int) {
+        x.withUnsafeMutableBufferPointer {
+            flint_layer_norm(Int32(count), Int32(configuration.hiddenSize), $0.baseAddress, norm.gamma.baseAddress,
+                             norm.beta.baseAddress, configuration.layerNormEps)
+        }
+    }
+
+    private func quantizeActivations(_ input: [Float], rows: Int, columns: Int) {
+        guard precision == .int8 else { return }
+        input.withUnsafeBufferPointer { x in
+            quantized.withUnsafeMutableBufferPointer { q in
+                activationScales.withUnsafeMutableBufferPointer { s in
+                    flint_quantize_rows(Int32(rows), Int32(columns), x.baseAddress, q.baseAddress, s.baseAddress)
+                }
+            }
+        }
+    }
+
+    /// out = input · weightᵀ + bias, for `rows` tokens.
+    private func linear(_ layer: Linear, input: [Float], rows: Int, into out: inout [Float], reuseQuantized: Bool) {
+        switch precision {
+        case .int8:
+            if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
+            quantized.withUnsafeBufferPointer { q in
+                activationScales.withUnsafeBufferPointer { s in
+                    out.withUnsafeMutableBufferPointer { o in
+                        sums.withUnsafeMutableBufferPointer { scratch in
+                            flint_linear_s8(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), q.baseAddress, s.baseAddress,
+                                            layer.weight.baseAddress, layer.scales.baseAddress, layer.bias.baseAddress,
+                                            o.baseAddress, scratch.baseAddress)
+                        }
+                    }
+                }
+            }
+        case .float32:
+            let weight = layer.dequantized!
+            for row in 0..<rows {
+                for j in 0..<layer.outputs {
+                    var sum: Float = 0
+                    for k in 0..<layer.inputs { sum += input[row * layer.inputs + k] * weight[j * layer.inputs + k] }
+                    out[row * layer.outputs + j] = sum + layer.bias[j]
+                }
+            }
+        }
+    }
+}

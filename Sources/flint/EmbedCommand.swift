@@ -1,0 +1,70 @@
+import ArgumentParser
+import Embedder
+import FlintJSON
+import FlintModel
+import Foundation
+import WordPiece
+
+/// `flint embed`: texts from standard input to embeddings.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Embed texts from standard input (one JSON string or {\"text\": ...} per line; plain lines with --lines).",
+        discussion: "Writes one JSON array per line, or all embeddings as a float32 .npy file with --npy."
+    )
+
+    @Option(help: "The .flint model file.")
+    var model: String
+    @Option(help: "Write a float32 .npy (texts × dimensions) here instead of JSON lines.")
+    var npy: String?
+    @Flag(help: "Read plain lines instead of JSON.")
+    var lines = false
+    @Flag(help: "Use the f32 reference path (dequantized weights, plain loops) instead of int8.")
+    var reference = false
+
+    func run() throws {
+        let file = try ModelFile.open(model)
+        let tokenizer = try file.tokenizer()
+        let encoder = try Encoder(model: file, precision: reference ? .float32 : .int8)
+        var vectors: [[Float]] = []
+        var number = 0
+        var output = ""
+        while let line = readLine(strippingNewline: true) {
+            number += 1
+            let text: String
+            if lines {
+                text = line
+            } else {
+                let value: JSONValue
+                do { value = try JSONValue(parsing: line) } catch { throw ValidationError("line \(number): \(error)") }
+                guard let string = value.string ?? value["text"]?.string else {
+                    throw ValidationError("line \(number): expected a JSON string or {\"text\": ...}, got \(value.typeName)")
+                }
+                text = string
+            }
+            let vector = encoder.embed(tokenizer.encode(text).ids)
+            if npy != nil {
+                vectors.append(vector)
+            } else {
+                var bytes: [UInt8] = []
+                JSONValue.array(vector.map { .number(Double($0)) }).write(to: &bytes)
+                output += String(decoding: bytes, as: UTF8.self) + "\n"
+                if output.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(output.utf8)); output = "" }
+            }
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+        if let npy { try Self.writeNPY(vectors, dimensions: encoder.configuration.hiddenSize, to: npy) }
+    }
+
+    /// NumPy's .npy v1.0: magic, header dict padded to 64 bytes, then little-endian float32 rows.
+    static func writeNPY(_ rows: [[Float]], dimensions: Int, to path: String) throws {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(rows.count), \(dimensions)), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
+        withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(contentsOf: header.utf8)
+        for row in rows { for value in row { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } } }
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
