@@ -8,6 +8,9 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// Numeric modules are optimised in debug builds too, so tests that quantize and run a real model stay fast.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
 let package = Package(
     name: "flint",
     platforms: [.macOS(.v15)],
@@ -48,13 +51,13 @@ let package = Package(
             name: "FlintModel",
             dependencies: ["WordPiece", "FlintJSON"],
             exclude: ["ModelFormat.md"],
-            swiftSettings: strict
+            swiftSettings: strict + optimized
         ),
         // The encoder forward pass (int8 fast path and f32 reference) over a model file; no Lambda.
         .target(
             name: "Embedder",
             dependencies: ["CKernels", "FlintModel", "WordPiece", "FlintJSON"],
-            swiftSettings: strict
+            swiftSettings: strict + optimized
         ),
         .target(
             name: "LambdaRuntime",
@@ -141,6 +144,12 @@ let package = Package(
             name: "KernelTests",
             dependencies: ["CKernels"],
             exclude: ["NEON"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EmbedderTests",
+            dependencies: ["Embedder", "FlintModel", "FlintJSON", "WordPiece"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,15 +1,28 @@
 import FlintModel
 
-/// One linear layer's weights: int8 rows with scales (the fast path) and, for the reference path, the same
-/// weights dequantized to f32. `weight` is [out, in] as HF stores it.
+/// One linear layer's weights, [out, in] as HF stores them: int8 rows with scales for the fast path, and for the
+/// reference path f32 values (the file's own when it keeps f32, else dequantized once at load).
 struct Linear {
     let outputs: Int
     let inputs: Int
-    let weight: UnsafeBufferPointer<Int8>
-    let scales: UnsafeBufferPointer<Float>
+    let weight: UnsafeBufferPointer<Int8>?
+    let scales: UnsafeBufferPointer<Float>?
     let bias: UnsafeBufferPointer<Float>
-    /// Dequantized weight, only for the f32 reference path.
-    let dequantized: [Float]?
+    let floats: [Float]?
+}
+
+/// An embedding table, int8 rows with scales or f32.
+struct EmbeddingTable {
+    let values: UnsafeBufferPointer<Int8>?
+    let scales: UnsafeBufferPointer<Float>?
+    let floats: UnsafeBufferPointer<Float>?
+    let rows: Int
+
+    @inline(__always)
+    func value(row: Int, column: Int, width: Int) -> Float {
+        if let floats { return floats[row * width + column] }
+        return Float(values.unsafelyUnwrapped[row * width + column]) * scales.unsafelyUnwrapped[row]
+    }
 }
 
 /// A LayerNorm's parameters.
@@ -37,16 +50,15 @@ struct BertLayerWeights {
 
 /// Every weight of the model as views into the mapped file, checked for the shapes the configuration implies.
 struct BertWeights {
-    let wordEmbeddings: UnsafeBufferPointer<Int8>      // (vocab, hidden)
-    let wordScales: UnsafeBufferPointer<Float>         // (vocab)
-    let positionEmbeddings: UnsafeBufferPointer<Int8>  // (positions, hidden)
-    let positionScales: UnsafeBufferPointer<Float>     // (positions)
+    let wordEmbeddings: EmbeddingTable                  // (vocab, hidden)
+    let positionEmbeddings: EmbeddingTable              // (positions, hidden)
     let tokenTypeEmbeddings: UnsafeBufferPointer<Float> // (types, hidden)
     let embeddingsLayerNorm: LayerNormWeights
     let layers: [BertLayerWeights]
     let vocabularySize: Int
 
-    init(model: ModelFile, configuration: EncoderConfiguration, dequantize: Bool) throws(ModelFileError) {
+    /// `int8`: the fast path needs int8 linear weights; otherwise f32 values are prepared for the reference path.
+    init(model: ModelFile, configuration: EncoderConfiguration, int8 needsInt8: Bool) throws(ModelFileError) {
         let h = configuration.hiddenSize, i = configuration.intermediateSize
         func shape(_ name: String, _ expected: [Int]?) throws(ModelFileError) -> TensorInfo {
             guard let tensor = model.tensors[name] else { throw ModelFileError("model: tensor \(name) is missing") }
@@ -60,16 +72,18 @@ struct BertWeights {
             guard let values = model.floats(name) else { throw ModelFileError("model: tensor \(name) is not f32") }
             return values
         }
-        func int8(_ name: String, _ expected: [Int]?) throws(ModelFileError) -> (UnsafeBufferPointer<Int8>, UnsafeBufferPointer<Float>) {
-            _ = try shape(name, expected)
-            guard let values = model.int8(name), let scales = model.scales(name) else { throw ModelFileError("model: tensor \(name) is not int8") }
-            return (values, scales)
+        func table(_ name: String, _ expected: [Int]?) throws(ModelFileError) -> EmbeddingTable {
+            let tensor = try shape(name, expected)
+            return EmbeddingTable(values: model.int8(name), scales: model.scales(name), floats: model.floats(name), rows: tensor.shape[0])
         }
         func linear(_ prefix: String, outputs: Int, inputs: Int) throws(ModelFileError) -> Linear {
-            let (weight, scales) = try int8(prefix + ".weight", [outputs, inputs])
-            return Linear(outputs: outputs, inputs: inputs, weight: weight, scales: scales,
-                          bias: try floats(prefix + ".bias", [outputs]),
-                          dequantized: dequantize ? model.dequantized(prefix + ".weight") : nil)
+            let name = prefix + ".weight"
+            _ = try shape(name, [outputs, inputs])
+            if needsInt8 && model.int8(name) == nil {
+                throw ModelFileError("model: tensor \(name) is f32; the int8 path needs a quantized model (or use the f32 reference path)")
+            }
+            return Linear(outputs: outputs, inputs: inputs, weight: model.int8(name), scales: model.scales(name),
+                          bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
         }
         func norm(_ prefix: String) throws(ModelFileError) -> LayerNormWeights {
             LayerNormWeights(gamma: try floats(prefix + ".weight", [h]), beta: try floats(prefix + ".bias", [h]))
@@ -77,8 +91,8 @@ struct BertWeights {
         let word = try shape("embeddings.word_embeddings.weight", nil)
         guard word.shape.count == 2, word.shape[1] == h else { throw ModelFileError("model: word embeddings are not (vocab, \(h))") }
         vocabularySize = word.shape[0]
-        (wordEmbeddings, wordScales) = try int8("embeddings.word_embeddings.weight", nil)
-        (positionEmbeddings, positionScales) = try int8("embeddings.position_embeddings.weight", [configuration.maxPositions, h])
+        wordEmbeddings = try table("embeddings.word_embeddings.weight", nil)
+        positionEmbeddings = try table("embeddings.position_embeddings.weight", [configuration.maxPositions, h])
         tokenTypeEmbeddings = try floats("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h])
         embeddingsLayerNorm = try norm("embeddings.LayerNorm")
         var layers: [BertLayerWeights] = []

@@ -23,6 +23,9 @@ public final class Encoder {
 
     public let configuration: EncoderConfiguration
     public let precision: Precision
+    /// Sees the hidden states after the embeddings (0) and after each layer (1…), tokens × hidden: for
+    /// layer-by-layer comparisons in tests. Nil (and free) otherwise.
+    public var layerObserver: ((Int, [Float]) -> Void)? = nil
     private let model: ModelFile
     private let weights: BertWeights
 
@@ -45,7 +48,7 @@ public final class Encoder {
         self.configuration = configuration
         self.precision = precision
         self.model = model
-        self.weights = try BertWeights(model: model, configuration: configuration, dequantize: precision == .float32)
+        self.weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
         let tokens = configuration.maxSequenceLength, h = configuration.hiddenSize, i = configuration.intermediateSize
         hidden = [Float](repeating: 0, count: tokens * h)
         query = hidden; key = hidden; value = hidden; context = hidden; projected = hidden
@@ -62,7 +65,11 @@ public final class Encoder {
         let count = min(ids.count, configuration.maxSequenceLength)
         guard count > 0 else { return [Float](repeating: 0, count: configuration.hiddenSize) }
         embeddings(ids, typeIDs: typeIDs, count: count)
-        for layer in weights.layers { encoderLayer(layer, count: count) }
+        layerObserver?(0, Array(hidden[0..<(count * configuration.hiddenSize)]))
+        for (index, layer) in weights.layers.enumerated() {
+            encoderLayer(layer, count: count)
+            layerObserver?(index + 1, Array(hidden[0..<(count * configuration.hiddenSize)]))
+        }
         return pool(count: count)
     }
 
@@ -75,10 +82,9 @@ public final class Encoder {
             let id = Int(ids[token])
             precondition(id >= 0 && id < weights.vocabularySize, "token id \(id) is outside the vocabulary")
             let type = Int(typeIDs.map { $0[token] } ?? 0)
-            let wordScale = weights.wordScales[id], positionScale = weights.positionScales[token]
             for d in 0..<h {
-                hidden[token * h + d] = Float(weights.wordEmbeddings[id * h + d]) * wordScale
-                    + Float(weights.positionEmbeddings[token * h + d]) * positionScale
+                hidden[token * h + d] = weights.wordEmbeddings.value(row: id, column: d, width: h)
+                    + weights.positionEmbeddings.value(row: token, column: d, width: h)
                     + weights.tokenTypeEmbeddings[min(type, configuration.typeVocabSize - 1) * h + d]
             }
         }
@@ -180,14 +186,14 @@ public final class Encoder {
                     out.withUnsafeMutableBufferPointer { o in
                         sums.withUnsafeMutableBufferPointer { scratch in
                             flint_linear_s8(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), q.baseAddress, s.baseAddress,
-                                            layer.weight.baseAddress, layer.scales.baseAddress, layer.bias.baseAddress,
+                                            layer.weight!.baseAddress, layer.scales!.baseAddress, layer.bias.baseAddress,
                                             o.baseAddress, scratch.baseAddress)
                         }
                     }
                 }
             }
         case .float32:
-            let weight = layer.dequantized!
+            let weight = layer.floats!
             for row in 0..<rows {
                 for j in 0..<layer.outputs {
                     var sum: Float = 0

@@ -26,8 +26,9 @@ public enum Quantizer {
     /// The version written into every file.
     public static let producer = "flint 0.1"
 
-    /// Quantizes the checkpoint in `directory`; `modelName` goes into the metadata.
-    public static func quantize(directory: String, modelName: String) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
+    /// Quantizes the checkpoint in `directory`; `modelName` goes into the metadata. With `float32`, every tensor
+    /// is kept in f32 instead (a reference file for fidelity tests, about four times larger).
+    public static func quantize(directory: String, modelName: String, float32: Bool = false) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
         func json(_ file: String, required: Bool) throws(ModelFileError) -> JSONValue? {
             guard let bytes = try FileBytes.read("\(directory)/\(file)") else {
                 if required { throw ModelFileError("\(directory)/\(file) is missing") }
@@ -85,7 +86,7 @@ public enum Quantizer {
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw ModelFileError("model.safetensors: tensor \(source) has a non-finite value at element \(bad)")
             }
-            if quantized {
+            if quantized && !float32 {
                 let (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1])
                 payloads.append(TensorPayload(name: name, dataType: .int8, shape: shape, data: data, scales: scales))
                 report.tensors.append(.init(name: name, shape: shape, dataType: .int8, storedBytes: data.count + scales.count * 4, relativeError: error))
@@ -138,7 +139,7 @@ public enum Quantizer {
             "typeVocabSize": .number(Double(configuration.typeVocabSize)), "layerNormEps": .number(configuration.layerNormEps),
             "hiddenAct": .string("gelu"), "pooling": .string(poolingMode), "normalize": .bool(normalize),
             "maxSequenceLength": .number(Double(maxSequence)), "modelName": .string(modelName),
-            "quantization": .string("int8-symmetric-per-row"),
+            "quantization": .string(float32 ? "none" : "int8-symmetric-per-row"),
             "sourceSHA256": .string(weightBytes.withUnsafeBytes { SHA256.hex($0) }),
             "producer": .string(producer), "tokenizer": .object(tokenizer),
         ])

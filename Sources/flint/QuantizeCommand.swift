@@ -17,11 +17,13 @@ struct QuantizeCommand: ParsableCommand {
     var name: String?
     @Flag(help: "Also list the tensors kept in f32.")
     var verbose = false
+    @Flag(help: "Keep every tensor in f32 (a reference model for fidelity checks; about 4× larger).")
+    var float32 = false
 
     func run() throws {
         let folder = URL(fileURLWithPath: directory).standardizedFileURL
         let modelName = name ?? (folder.lastPathComponent == "model" ? folder.deletingLastPathComponent().lastPathComponent : folder.lastPathComponent)
-        let (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName)
+        let (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32)
         try ModelWriter.write(bytes, to: output)
         let quantized = report.tensors.filter { $0.dataType == .int8 }
         let worst = quantized.max { $0.relativeError < $1.relativeError }
