@@ -88,11 +88,11 @@ void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t
 
 void flint_linear_s8(int m, int n, int k, const int8_t *a, const float *a_scales, const int8_t *w,
                      const float *w_scales, const float *bias, float *out, int32_t *scratch) {
-    flint_kernel_path path = flint_kernel_selected();
+    flint_gemm_s8_i32(flint_kernel_selected(), m, n, k, a, w, scratch);
     for (int i = 0; i < m; i++) {
-        flint_gemm_s8_i32(path, 1, n, k, a + (size_t)i * k, w, scratch);
         float row_scale = a_scales[i];
+        const int32_t *sums = scratch + (size_t)i * n;
         float *o = out + (size_t)i * n;
-        for (int j = 0; j < n; j++) o[j] = (float)scratch[j] * (row_scale * w_scales[j]) + (bias ? bias[j] : 0.0f);
+        for (int j = 0; j < n; j++) o[j] = (float)sums[j] * (row_scale * w_scales[j]) + (bias ? bias[j] : 0.0f);
     }
 }

@@ -21,41 +21,62 @@ static inline __m256i dot32(__m256i abs_a, __m256i a, __m256i w, __m256i ones) {
 }
 
 __attribute__((target("avx2")))
+static void one_row(const int8_t *row, int n, int k, const int8_t *w, int32_t *out) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int whole = k & ~31;
+    for (int j = 0; j < n; j++) {
+        const int8_t *wj = w + (size_t)j * k;
+        __m256i s = _mm256_setzero_si256();
+        for (int kk = 0; kk < whole; kk += 32) {
+            __m256i va = _mm256_loadu_si256((const __m256i *)(row + kk));
+            s = _mm256_add_epi32(s, dot32(_mm256_abs_epi8(va), va, _mm256_loadu_si256((const __m256i *)(wj + kk)), ones));
+        }
+        int32_t r = horizontal_sum(s);
+        for (int kk = whole; kk < k; kk++) r += (int32_t)row[kk] * wj[kk];
+        out[j] = r;
+    }
+}
+
+// Two activation rows against four weight rows per step: each weight load serves two rows, eight accumulators.
+__attribute__((target("avx2")))
 void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out) {
     const __m256i ones = _mm256_set1_epi16(1);
     const int whole = k & ~31;
-    for (int i = 0; i < m; i++) {
-        const int8_t *row = a + (size_t)i * k;
+    int i = 0;
+    for (; i + 2 <= m; i += 2) {
+        const int8_t *r0 = a + (size_t)i * k, *r1 = r0 + k;
+        int32_t *o0 = out + (size_t)i * n, *o1 = o0 + n;
         int j = 0;
         for (; j + 4 <= n; j += 4) {
             const int8_t *w0 = w + (size_t)j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-            __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+            __m256i s00 = _mm256_setzero_si256(), s01 = s00, s02 = s00, s03 = s00;
+            __m256i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
             for (int kk = 0; kk < whole; kk += 32) {
-                __m256i va = _mm256_loadu_si256((const __m256i *)(row + kk));
-                __m256i abs_a = _mm256_abs_epi8(va);
-                s0 = _mm256_add_epi32(s0, dot32(abs_a, va, _mm256_loadu_si256((const __m256i *)(w0 + kk)), ones));
-                s1 = _mm256_add_epi32(s1, dot32(abs_a, va, _mm256_loadu_si256((const __m256i *)(w1 + kk)), ones));
-                s2 = _mm256_add_epi32(s2, dot32(abs_a, va, _mm256_loadu_si256((const __m256i *)(w2 + kk)), ones));
-                s3 = _mm256_add_epi32(s3, dot32(abs_a, va, _mm256_loadu_si256((const __m256i *)(w3 + kk)), ones));
+                __m256i a0 = _mm256_loadu_si256((const __m256i *)(r0 + kk)), a1 = _mm256_loadu_si256((const __m256i *)(r1 + kk));
+                __m256i b0 = _mm256_abs_epi8(a0), b1 = _mm256_abs_epi8(a1);
+                __m256i x = _mm256_loadu_si256((const __m256i *)(w0 + kk));
+                s00 = _mm256_add_epi32(s00, dot32(b0, a0, x, ones)); s10 = _mm256_add_epi32(s10, dot32(b1, a1, x, ones));
+                x = _mm256_loadu_si256((const __m256i *)(w1 + kk));
+                s01 = _mm256_add_epi32(s01, dot32(b0, a0, x, ones)); s11 = _mm256_add_epi32(s11, dot32(b1, a1, x, ones));
+                x = _mm256_loadu_si256((const __m256i *)(w2 + kk));
+                s02 = _mm256_add_epi32(s02, dot32(b0, a0, x, ones)); s12 = _mm256_add_epi32(s12, dot32(b1, a1, x, ones));
+                x = _mm256_loadu_si256((const __m256i *)(w3 + kk));
+                s03 = _mm256_add_epi32(s03, dot32(b0, a0, x, ones)); s13 = _mm256_add_epi32(s13, dot32(b1, a1, x, ones));
             }
-            int32_t r0 = horizontal_sum(s0), r1 = horizontal_sum(s1), r2 = horizontal_sum(s2), r3 = horizontal_sum(s3);
+            int32_t t[8] = {horizontal_sum(s00), horizontal_sum(s01), horizontal_sum(s02), horizontal_sum(s03),
+                            horizontal_sum(s10), horizontal_sum(s11), horizontal_sum(s12), horizontal_sum(s13)};
             for (int kk = whole; kk < k; kk++) {
-                int32_t x = row[kk];
-                r0 += x * w0[kk]; r1 += x * w1[kk]; r2 += x * w2[kk]; r3 += x * w3[kk];
+                int32_t x0 = r0[kk], x1 = r1[kk];
+                t[0] += x0 * w0[kk]; t[1] += x0 * w1[kk]; t[2] += x0 * w2[kk]; t[3] += x0 * w3[kk];
+                t[4] += x1 * w0[kk]; t[5] += x1 * w1[kk]; t[6] += x1 * w2[kk]; t[7] += x1 * w3[kk];
             }
-            out[i * n + j] = r0; out[i * n + j + 1] = r1; out[i * n + j + 2] = r2; out[i * n + j + 3] = r3;
+            for (int c = 0; c < 4; c++) { o0[j + c] = t[c]; o1[j + c] = t[4 + c]; }
         }
-        for (; j < n; j++) {
-            const int8_t *wj = w + (size_t)j * k;
-            __m256i s = _mm256_setzero_si256();
-            for (int kk = 0; kk < whole; kk += 32) {
-                __m256i va = _mm256_loadu_si256((const __m256i *)(row + kk));
-                s = _mm256_add_epi32(s, dot32(_mm256_abs_epi8(va), va, _mm256_loadu_si256((const __m256i *)(wj + kk)), ones));
-            }
-            int32_t r = horizontal_sum(s);
-            for (int kk = whole; kk < k; kk++) r += (int32_t)row[kk] * wj[kk];
-            out[i * n + j] = r;
+        if (j < n) {
+            one_row(r0, n - j, k, w + (size_t)j * k, o0 + j);
+            one_row(r1, n - j, k, w + (size_t)j * k, o1 + j);
         }
     }
+    for (; i < m; i++) one_row(a + (size_t)i * k, n, k, w, out + (size_t)i * n);
 }
 #endif

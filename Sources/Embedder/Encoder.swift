@@ -56,7 +56,7 @@ public final class Encoder {
         scores = [Float](repeating: 0, count: tokens)
         quantized = [Int8](repeating: 0, count: tokens * max(h, i))
         activationScales = [Float](repeating: 0, count: tokens)
-        sums = [Int32](repeating: 0, count: max(h, i))
+        sums = [Int32](repeating: 0, count: tokens * max(h, i))
     }
 
     /// The embedding of one token sequence (ids from the model's tokenizer, `[CLS]` … `[SEP]`). Longer inputs than
@@ -103,34 +103,49 @@ public final class Encoder {
         attention(count: count)
         // BertSelfOutput
         linear(layer.attentionOutput, input: context, rows: count, into: &projected, reuseQuantized: false)
-        for index in 0..<(count * h) { hidden[index] += projected[index] }
+        addResidual(count * h)
         layerNorm(&hidden, layer.attentionLayerNorm, count: count)
         // BertIntermediate
         linear(layer.intermediate, input: hidden, rows: count, into: &intermediate, reuseQuantized: false)
         intermediate.withUnsafeMutableBufferPointer { flint_gelu_erf($0.baseAddress, Int32(count * configuration.intermediateSize)) }
         // BertOutput
         linear(layer.output, input: intermediate, rows: count, into: &projected, reuseQuantized: false)
-        for index in 0..<(count * h) { hidden[index] += projected[index] }
+        addResidual(count * h)
         layerNorm(&hidden, layer.outputLayerNorm, count: count)
     }
 
     /// Multi-head scaled dot-product attention over the whole (unpadded) sequence.
     private func attention(count: Int) {
-        let h = configuration.hiddenSize, headSize = h / configuration.heads
+        let h = configuration.hiddenSize, headSize = h / configuration.heads, heads = configuration.heads
         let scale = 1 / Float(headSize).squareRoot()
-        for head in 0..<configuration.heads {
-            let offset = head * headSize
-            for i in 0..<count {
-                for j in 0..<count {
-                    var dot: Float = 0
-                    for d in 0..<headSize { dot += query[i * h + offset + d] * key[j * h + offset + d] }
-                    scores[j] = dot * scale
-                }
-                scores.withUnsafeMutableBufferPointer { flint_softmax($0.baseAddress, Int32(count)) }
-                for d in 0..<headSize { context[i * h + offset + d] = 0 }
-                for j in 0..<count {
-                    let p = scores[j]
-                    for d in 0..<headSize { context[i * h + offset + d] += p * value[j * h + offset + d] }
+        // Raw pointers: these loops run L² × hidden times, and array accesses on stored properties would each pay
+        // exclusivity and bounds checks.
+        query.withUnsafeBufferPointer { q in
+            key.withUnsafeBufferPointer { k in
+                value.withUnsafeBufferPointer { v in
+                    context.withUnsafeMutableBufferPointer { c in
+                        scores.withUnsafeMutableBufferPointer { p in
+                            for head in 0..<heads {
+                                let offset = head * headSize
+                                for i in 0..<count {
+                                    let qi = q.baseAddress! + i * h + offset
+                                    for j in 0..<count {
+                                        let kj = k.baseAddress! + j * h + offset
+                                        var dot: Float = 0
+                                        for d in 0..<headSize { dot += qi[d] * kj[d] }
+                                        p[j] = dot * scale
+                                    }
+                                    flint_softmax(p.baseAddress, Int32(count))
+                                    let ci = c.baseAddress! + i * h + offset
+                                    for d in 0..<headSize { ci[d] = 0 }
+                                    for j in 0..<count {
+                                        let weight = p[j], vj = v.baseAddress! + j * h + offset
+                                        for d in 0..<headSize { ci[d] += weight * vj[d] }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -157,6 +172,13 @@ public final class Encoder {
     }
 
     // MARK: - Arithmetic
+
+    /// hidden += projected, over the first `length` values.
+    private func addResidual(_ length: Int) {
+        hidden.withUnsafeMutableBufferPointer { x in
+            projected.withUnsafeBufferPointer { y in for index in 0..<length { x[index] += y[index] } }
+        }
+    }
 
     private func layerNorm(_ x: inout [Float], _ norm: LayerNormWeights, count: Int) {
         x.withUnsafeMutableBufferPointer {
@@ -194,11 +216,17 @@ public final class Encoder {
             }
         case .float32:
             let weight = layer.floats!
-            for row in 0..<rows {
-                for j in 0..<layer.outputs {
-                    var sum: Float = 0
-                    for k in 0..<layer.inputs { sum += input[row * layer.inputs + k] * weight[j * layer.inputs + k] }
-                    out[row * layer.outputs + j] = sum + layer.bias[j]
+            input.withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { w in
+                    out.withUnsafeMutableBufferPointer { o in
+                        for row in 0..<rows {
+                            for j in 0..<layer.outputs {
+                                var sum: Float = 0
+                                for k in 0..<layer.inputs { sum += x[row * layer.inputs + k] * w[j * layer.inputs + k] }
+                                o[row * layer.outputs + j] = sum + layer.bias[j]
+                            }
+                        }
+                    }
                 }
             }
         }

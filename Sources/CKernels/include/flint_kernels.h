@@ -35,7 +35,7 @@ const char *flint_kernel_name(flint_kernel_path path);
 void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out);
 
 /// The full int8 linear layer on the selected path: out[i*n + j] = int32 sum × a_scales[i] × w_scales[j]
-/// + bias[j] (bias may be NULL). `scratch` holds n int32 values.
+/// + bias[j] (bias may be NULL). `scratch` holds m × n int32 values.
 void flint_linear_s8(int m, int n, int k, const int8_t *a, const float *a_scales, const int8_t *w,
                      const float *w_scales, const float *bias, float *out, int32_t *scratch);
 
