@@ -38,6 +38,7 @@ public final class Encoder {
     private var projected: [Float]
     private var intermediate: [Float]
     private var scores: [Float]
+    private var keyTransposed: [Float]
     private var quantized: [Int8]
     private var activationScales: [Float]
     private var sums: [Int32]
@@ -54,6 +55,7 @@ public final class Encoder {
         query = hidden; key = hidden; value = hidden; context = hidden; projected = hidden
         intermediate = [Float](repeating: 0, count: tokens * i)
         scores = [Float](repeating: 0, count: tokens)
+        keyTransposed = [Float](repeating: 0, count: tokens * h / configuration.heads)
         quantized = [Int8](repeating: 0, count: tokens * max(h, i))
         activationScales = [Float](repeating: 0, count: tokens)
         sums = [Int32](repeating: 0, count: tokens * max(h, i))
@@ -116,33 +118,14 @@ public final class Encoder {
 
     /// Multi-head scaled dot-product attention over the whole (unpadded) sequence.
     private func attention(count: Int) {
-        let h = configuration.hiddenSize, headSize = h / configuration.heads, heads = configuration.heads
-        let scale = 1 / Float(headSize).squareRoot()
-        // Raw pointers: these loops run L² × hidden times, and array accesses on stored properties would each pay
-        // exclusivity and bounds checks.
         query.withUnsafeBufferPointer { q in
             key.withUnsafeBufferPointer { k in
                 value.withUnsafeBufferPointer { v in
                     context.withUnsafeMutableBufferPointer { c in
-                        scores.withUnsafeMutableBufferPointer { p in
-                            for head in 0..<heads {
-                                let offset = head * headSize
-                                for i in 0..<count {
-                                    let qi = q.baseAddress! + i * h + offset
-                                    for j in 0..<count {
-                                        let kj = k.baseAddress! + j * h + offset
-                                        var dot: Float = 0
-                                        for d in 0..<headSize { dot += qi[d] * kj[d] }
-                                        p[j] = dot * scale
-                                    }
-                                    flint_softmax(p.baseAddress, Int32(count))
-                                    let ci = c.baseAddress! + i * h + offset
-                                    for d in 0..<headSize { ci[d] = 0 }
-                                    for j in 0..<count {
-                                        let weight = p[j], vj = v.baseAddress! + j * h + offset
-                                        for d in 0..<headSize { ci[d] += weight * vj[d] }
-                                    }
-                                }
+                        keyTransposed.withUnsafeMutableBufferPointer { t in
+                            scores.withUnsafeMutableBufferPointer { p in
+                                flint_attention(Int32(count), Int32(configuration.hiddenSize), Int32(configuration.heads),
+                                                q.baseAddress, k.baseAddress, v.baseAddress, c.baseAddress, t.baseAddress, p.baseAddress)
                             }
                         }
                     }

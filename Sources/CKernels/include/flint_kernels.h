@@ -48,6 +48,11 @@ void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const fl
 /// In place, numerically stable softmax over `count` values.
 void flint_softmax(float *x, int count);
 
+/// Multi-head scaled dot-product attention over one unpadded sequence: q, k, v and context are count × hidden;
+/// `key_t` holds (hidden / heads) × count floats and `scores` count floats of scratch.
+void flint_attention(int count, int hidden, int heads, const float *q, const float *k, const float *v, float *context,
+                     float *key_t, float *scores);
+
 /// In place exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))).
 void flint_gelu_erf(float *x, int count);
 
