@@ -86,13 +86,44 @@ void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t
     }
 }
 
+typedef struct {
+    int m, n, k;
+    const int8_t *a;
+    const float *a_scales;
+    const int8_t *w;
+    const float *w_scales;
+    const float *bias;
+    float *out;
+    int32_t *scratch;
+} linear_job;
+
+/// One slice of output channels: its integer sums into its own part of the scratch, then the float epilogue.
+static void linear_part(void *argument, int part, int parts) {
+    const linear_job *job = argument;
+    // Slices of whole groups of 4 channels keep every SIMD path on its fast blocks.
+    int groups = (job->n + 3) / 4;
+    int first = (int)((long)groups * part / parts) * 4, last = (int)((long)groups * (part + 1) / parts) * 4;
+    if (last > job->n) last = job->n;
+    int width = last - first;
+    if (width <= 0) return;
+    int32_t *sums = job->scratch + (size_t)job->m * first;
+    flint_gemm_s8_i32(flint_kernel_selected(), job->m, width, job->k, job->a, job->w + (size_t)first * job->k, sums);
+    for (int i = 0; i < job->m; i++) {
+        float row_scale = job->a_scales[i];
+        float *o = job->out + (size_t)i * job->n + first;
+        const int32_t *s = sums + (size_t)i * width;
+        for (int j = 0; j < width; j++) {
+            o[j] = (float)s[j] * (row_scale * job->w_scales[first + j]) + (job->bias ? job->bias[first + j] : 0.0f);
+        }
+    }
+}
+
 void flint_linear_s8(int m, int n, int k, const int8_t *a, const float *a_scales, const int8_t *w,
                      const float *w_scales, const float *bias, float *out, int32_t *scratch) {
-    flint_gemm_s8_i32(flint_kernel_selected(), m, n, k, a, w, scratch);
-    for (int i = 0; i < m; i++) {
-        float row_scale = a_scales[i];
-        const int32_t *sums = scratch + (size_t)i * n;
-        float *o = out + (size_t)i * n;
-        for (int j = 0; j < n; j++) o[j] = (float)sums[j] * (row_scale * w_scales[j]) + (bias ? bias[j] : 0.0f);
-    }
+    linear_job job = {m, n, k, a, a_scales, w, w_scales, bias, out, scratch};
+    // Below ~32 M multiply-adds a thread hand-off (tens of microseconds on this kind of VM) costs more than it
+    // saves; short texts stay on one thread.
+    long work = (long)m * n * k;
+    int parts = work < 32L * 1024 * 1024 ? 1 : flint_thread_count();
+    flint_parallel_for(parts, linear_part, &job);
 }

@@ -95,17 +95,26 @@ void flint_gelu_erf(float *x, int count) {
     for (int i = 0; i < count; i++) x[i] = 0.5f * x[i] * (1.0f + erf_approx(x[i] * 0.70710678118654752f));
 }
 
-void flint_attention(int count, int hidden, int heads, const float *q, const float *k, const float *v, float *context,
-                     float *key_t, float *scores) {
-    const int head_size = hidden / heads;
+typedef struct {
+    int count, hidden, heads;
+    const float *q, *k, *v;
+    float *context, *scratch;
+} attention_job;
+
+/// Heads [part·heads/parts, (part+1)·heads/parts), with this part's own slice of the scratch.
+static void attention_part(void *argument, int part, int parts) {
+    const attention_job *job = argument;
+    const int count = job->count, hidden = job->hidden, head_size = hidden / job->heads;
     const float scale = 1.0f / sqrtf((float)head_size);
-    for (int head = 0; head < heads; head++) {
+    float *key_t = job->scratch + (size_t)part * (head_size + 1) * count;
+    float *scores = key_t + (size_t)head_size * count;
+    for (int head = job->heads * part / parts; head < job->heads * (part + 1) / parts; head++) {
         const int offset = head * head_size;
         // K of this head transposed to [d][j], so each score row is a sum of contiguous, independent columns.
         for (int j = 0; j < count; j++)
-            for (int d = 0; d < head_size; d++) key_t[(size_t)d * count + j] = k[(size_t)j * hidden + offset + d];
+            for (int d = 0; d < head_size; d++) key_t[(size_t)d * count + j] = job->k[(size_t)j * hidden + offset + d];
         for (int i = 0; i < count; i++) {
-            const float *qi = q + (size_t)i * hidden + offset;
+            const float *qi = job->q + (size_t)i * hidden + offset;
             for (int j = 0; j < count; j++) scores[j] = 0.0f;
             for (int d = 0; d < head_size; d++) {
                 const float x = qi[d] * scale;
@@ -113,13 +122,22 @@ void flint_attention(int count, int hidden, int heads, const float *q, const flo
                 for (int j = 0; j < count; j++) scores[j] += x * kd[j];
             }
             flint_softmax(scores, count);
-            float *ci = context + (size_t)i * hidden + offset;
+            float *ci = job->context + (size_t)i * hidden + offset;
             for (int d = 0; d < head_size; d++) ci[d] = 0.0f;
             for (int j = 0; j < count; j++) {
                 const float p = scores[j];
-                const float *vj = v + (size_t)j * hidden + offset;
+                const float *vj = job->v + (size_t)j * hidden + offset;
                 for (int d = 0; d < head_size; d++) ci[d] += p * vj[d];
             }
         }
     }
+}
+
+void flint_attention(int count, int hidden, int heads, const float *q, const float *k, const float *v, float *context,
+                     float *scratch) {
+    attention_job job = {count, hidden, heads, q, k, v, context, scratch};
+    // Short sequences finish before a worker would wake up.
+    int parts = count < 64 ? 1 : flint_thread_count();
+    if (parts > heads) parts = heads;
+    flint_parallel_for(parts, attention_part, &job);
 }

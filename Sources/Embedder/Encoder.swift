@@ -38,7 +38,7 @@ public final class Encoder {
     private var projected: [Float]
     private var intermediate: [Float]
     private var scores: [Float]
-    private var keyTransposed: [Float]
+    private var attentionScratch: [Float]
     private var quantized: [Int8]
     private var activationScales: [Float]
     private var sums: [Int32]
@@ -55,7 +55,7 @@ public final class Encoder {
         query = hidden; key = hidden; value = hidden; context = hidden; projected = hidden
         intermediate = [Float](repeating: 0, count: tokens * i)
         scores = [Float](repeating: 0, count: tokens)
-        keyTransposed = [Float](repeating: 0, count: tokens * h / configuration.heads)
+        attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 1) * tokens)
         quantized = [Int8](repeating: 0, count: tokens * max(h, i))
         activationScales = [Float](repeating: 0, count: tokens)
         sums = [Int32](repeating: 0, count: tokens * max(h, i))
@@ -122,11 +122,9 @@ public final class Encoder {
             key.withUnsafeBufferPointer { k in
                 value.withUnsafeBufferPointer { v in
                     context.withUnsafeMutableBufferPointer { c in
-                        keyTransposed.withUnsafeMutableBufferPointer { t in
-                            scores.withUnsafeMutableBufferPointer { p in
-                                flint_attention(Int32(count), Int32(configuration.hiddenSize), Int32(configuration.heads),
-                                                q.baseAddress, k.baseAddress, v.baseAddress, c.baseAddress, t.baseAddress, p.baseAddress)
-                            }
+                        attentionScratch.withUnsafeMutableBufferPointer { t in
+                            flint_attention(Int32(count), Int32(configuration.hiddenSize), Int32(configuration.heads),
+                                            q.baseAddress, k.baseAddress, v.baseAddress, c.baseAddress, t.baseAddress)
                         }
                     }
                 }

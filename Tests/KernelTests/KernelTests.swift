@@ -55,6 +55,25 @@ import Testing
         #expect(out[1] == dot1 * 0.5 * 2 - 1)
     }
 
+    @Test func threadedLinearEqualsOneThread() {
+        // Large enough (64 × 1536 × 384 = 37.7 M multiply-adds) to be split over the pool.
+        let (m, n, k) = (64, 1536, 384)
+        var generator = Generator(state: 11)
+        let a = (0..<(m * k)).map { _ in generator.int8() }
+        let w = (0..<(n * k)).map { _ in generator.int8() }
+        let aScales = (0..<m).map { Float($0 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
+        let bias = (0..<n).map { Float($0) / 10 }
+        var out = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
+        flint_linear_s8(Int32(m), Int32(n), Int32(k), a, aScales, w, wScales, bias, &out, &scratch)
+        var sums = [Int32](repeating: 0, count: m * n)
+        flint_gemm_s8_i32(FLINT_KERNEL_SCALAR, Int32(m), Int32(n), Int32(k), a, w, &sums)
+        var mismatches = 0
+        for i in 0..<m {
+            for j in 0..<n where out[i * n + j] != Float(sums[i * n + j]) * (aScales[i] * wScales[j]) + bias[j] { mismatches += 1 }
+        }
+        #expect(mismatches == 0, "\(mismatches) outputs differ (threads: \(flint_thread_count()))")
+    }
+
     @Test func quantizeRowsRoundsSymmetrically() {
         let x: [Float] = [0.5, -1.0, 0.25, 0, 0, 0, 0, 0]
         var q = [Int8](repeating: 0, count: 8)

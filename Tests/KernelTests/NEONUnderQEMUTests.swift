@@ -29,7 +29,7 @@ import Testing
         let build = try Self.run(["/usr/bin/aarch64-linux-gnu-gcc", "-O2", "-static", "-I", "\(kernels)/include",
                                   Self.root.appendingPathComponent("Tests/KernelTests/NEON/neon_check.c").path,
                                   "\(kernels)/dot_generic.c", "\(kernels)/dot_neon.c", "\(kernels)/dispatch.c", "\(kernels)/ops.c",
-                                  "-lm", "-o", binary])
+                                  "\(kernels)/threads.c", "-pthread", "-lm", "-o", binary])
         #expect(build.0 == 0, "cross compile failed: \(build.1)")
         let check = try Self.run(["/usr/bin/qemu-aarch64", "-cpu", "max", binary])
         #expect(check.0 == 0 && check.1.hasPrefix("ok "), "NEON check said: \(check.1)")

@@ -49,12 +49,20 @@ void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const fl
 void flint_softmax(float *x, int count);
 
 /// Multi-head scaled dot-product attention over one unpadded sequence: q, k, v and context are count × hidden;
-/// `key_t` holds (hidden / heads) × count floats and `scores` count floats of scratch.
+/// `scratch` holds flint_thread_count() × (hidden / heads + 1) × count floats. Heads are spread over the pool.
 void flint_attention(int count, int hidden, int heads, const float *q, const float *k, const float *v, float *context,
-                     float *key_t, float *scores);
+                     float *scratch);
 
 /// In place exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))).
 void flint_gelu_erf(float *x, int count);
+
+/// Threads used for intra-op work: FLINT_THREADS, else the CPUs this process may use (affinity and cgroup
+/// quota). The pool starts on first use and lives for the process.
+int flint_thread_count(void);
+
+/// Runs function(argument, part, parts) for every part, spread over the pool (the caller takes part 0); returns
+/// when all are done.
+void flint_parallel_for(int parts, void (*function)(void *, int, int), void *argument);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,113 @@
+// A small persistent thread pool for intra-op parallelism: workers start once, sleep on a condition variable, and
+// take numbered parts of a job. Sized from FLINT_THREADS, else the CPUs this process may use (affinity mask and
+// cgroup v2 CPU quota; Lambda gives up to 6 vCPUs). Work too small to split runs on the caller alone.
+#define _GNU_SOURCE
+#include "flint_kernels.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FLINT_MAX_THREADS 16
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
+static int thread_count = 1;
+static unsigned long generation = 0;
+static int next_part = 0, parts_total = 0, parts_pending = 0;
+static void (*job_function)(void *, int, int) = NULL;
+static void *job_argument = NULL;
+
+static int quota_cpus(void) {
+    FILE *file = fopen("/sys/fs/cgroup/cpu.max", "r");
+    if (!file) return 0;
+    char quota[32] = {0};
+    long period = 0;
+    int cpus = 0;
+    if (fscanf(file, "%31s %ld", quota, &period) == 2 && period > 0 && quota[0] != 'm') {
+        long value = atol(quota);
+        cpus = (int)((value + period - 1) / period);
+    }
+    fclose(file);
+    return cpus;
+}
+
+static void *worker(void *unused) {
+    (void)unused;
+    unsigned long seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&lock);
+        while (generation == seen || next_part >= parts_total) {
+            if (generation != seen && next_part >= parts_total) seen = generation;
+            pthread_cond_wait(&wake, &lock);
+        }
+        int part = next_part++;
+        void (*function)(void *, int, int) = job_function;
+        void *argument = job_argument;
+        int total = parts_total;
+        pthread_mutex_unlock(&lock);
+        function(argument, part, total);
+        pthread_mutex_lock(&lock);
+        if (--parts_pending == 0) pthread_cond_signal(&finished);
+        pthread_mutex_unlock(&lock);
+    }
+    return NULL;
+}
+
+static void start_pool(void) {
+    int cpus = 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
+    int quota = quota_cpus();
+    if (quota > 0 && quota < cpus) cpus = quota;
+    const char *forced = getenv("FLINT_THREADS");
+    if (forced && atoi(forced) > 0) cpus = atoi(forced);
+    if (cpus > FLINT_MAX_THREADS) cpus = FLINT_MAX_THREADS;
+    if (cpus < 1) cpus = 1;
+    thread_count = cpus;
+    for (int i = 1; i < cpus; i++) {
+        pthread_t thread;
+        if (pthread_create(&thread, NULL, worker, NULL) != 0) { thread_count = i; break; }
+        pthread_detach(thread);
+    }
+}
+
+int flint_thread_count(void) {
+    pthread_once(&once, start_pool);
+    return thread_count;
+}
+
+void flint_parallel_for(int parts, void (*function)(void *, int, int), void *argument) {
+    int threads = flint_thread_count();
+    if (parts <= 1 || threads <= 1) {
+        for (int part = 0; part < parts; part++) function(argument, part, parts);
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    job_function = function;
+    job_argument = argument;
+    parts_total = parts;
+    next_part = 1;  // the caller takes part 0
+    parts_pending = parts - 1;
+    generation++;
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+    function(argument, 0, parts);
+    // The caller helps with parts no worker has taken yet.
+    for (;;) {
+        pthread_mutex_lock(&lock);
+        if (next_part >= parts_total) { pthread_mutex_unlock(&lock); break; }
+        int part = next_part++;
+        pthread_mutex_unlock(&lock);
+        function(argument, part, parts);
+        pthread_mutex_lock(&lock);
+        parts_pending--;
+        pthread_mutex_unlock(&lock);
+    }
+    pthread_mutex_lock(&lock);
+    while (parts_pending > 0) pthread_cond_wait(&finished, &lock);
+    pthread_mutex_unlock(&lock);
+}
