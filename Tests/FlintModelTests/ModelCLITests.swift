@@ -54,4 +54,32 @@ import Testing
         #expect(missing.status != 0)
         #expect(missing.error.contains("/nonexistent/config.json is missing"))
     }
+
+    @Test func embedWritesJSONLinesAndNPY() throws {
+        let bert = try TinyBert()
+        defer { bert.remove() }
+        let model = bert.directory.appendingPathComponent("tiny.flint").path
+        #expect(try Self.run(["quantize", bert.directory.path, "-o", model]).status == 0)
+        let embedded = try Self.run(["embed", "--model", model], input: "\"hello world\"\n{\"text\": \"play\"}\n")
+        #expect(embedded.status == 0, "\(embedded.error)")
+        let rows = try embedded.output.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.array?.count == 16 })
+        let reference = try Self.run(["embed", "--model", model, "--reference"], input: "\"hello world\"\n")
+        let fast = rows[0].array!.compactMap(\.number), slow = try JSONValue(parsing: reference.output).array!.compactMap(\.number)
+        let dot = zip(fast, slow).map(*).reduce(0, +)
+        let cosine = dot / (fast.map { $0 * $0 }.reduce(0, +).squareRoot() * slow.map { $0 * $0 }.reduce(0, +).squareRoot())
+        #expect(cosine > 0.99, "int8 and reference paths disagree: cosine \(cosine)")
+
+        let npy = bert.directory.appendingPathComponent("out.npy").path
+        #expect(try Self.run(["embed", "--model", model, "--lines", "--npy", npy], input: "hello\nworld\nplay\n").status == 0)
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: npy)))
+        #expect(bytes.starts(with: [0x93] + Array("NUMPY".utf8) + [1, 0]))
+        let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+        #expect((10 + headerLength) % 64 == 0)
+        #expect(String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self).contains("'shape': (3, 16)"))
+        #expect(bytes.count == 10 + headerLength + 3 * 16 * 4)
+
+        let bad = try Self.run(["embed", "--model", model], input: "[1, 2]\n")
+        #expect(bad.status != 0 && bad.error.contains("line 1: expected a JSON string or {\"text\": ...}, got array"))
+    }
 }
