@@ -21,11 +21,11 @@ static inline __m256i dot32(__m256i abs_a, __m256i a, __m256i w, __m256i ones) {
 }
 
 __attribute__((target("avx2")))
-static void one_row(const int8_t *row, int n, int k, const int8_t *w, int32_t *out) {
+static void one_row(const int8_t *row, int n, int k, const int8_t *w, int ldw, int32_t *out) {
     const __m256i ones = _mm256_set1_epi16(1);
     const int whole = k & ~31;
     for (int j = 0; j < n; j++) {
-        const int8_t *wj = w + (size_t)j * k;
+        const int8_t *wj = w + (size_t)j * ldw;
         __m256i s = _mm256_setzero_si256();
         for (int kk = 0; kk < whole; kk += 32) {
             __m256i va = _mm256_loadu_si256((const __m256i *)(row + kk));
@@ -39,16 +39,16 @@ static void one_row(const int8_t *row, int n, int k, const int8_t *w, int32_t *o
 
 // Two activation rows against four weight rows per step: each weight load serves two rows, eight accumulators.
 __attribute__((target("avx2")))
-void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out) {
+void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out) {
     const __m256i ones = _mm256_set1_epi16(1);
     const int whole = k & ~31;
     int i = 0;
     for (; i + 2 <= m; i += 2) {
-        const int8_t *r0 = a + (size_t)i * k, *r1 = r0 + k;
+        const int8_t *r0 = a + (size_t)i * lda, *r1 = r0 + lda;
         int32_t *o0 = out + (size_t)i * n, *o1 = o0 + n;
         int j = 0;
         for (; j + 4 <= n; j += 4) {
-            const int8_t *w0 = w + (size_t)j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+            const int8_t *w0 = w + (size_t)j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
             __m256i s00 = _mm256_setzero_si256(), s01 = s00, s02 = s00, s03 = s00;
             __m256i s10 = s00, s11 = s00, s12 = s00, s13 = s00;
             for (int kk = 0; kk < whole; kk += 32) {
@@ -73,10 +73,10 @@ void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, const int8_t *
             for (int c = 0; c < 4; c++) { o0[j + c] = t[c]; o1[j + c] = t[4 + c]; }
         }
         if (j < n) {
-            one_row(r0, n - j, k, w + (size_t)j * k, o0 + j);
-            one_row(r1, n - j, k, w + (size_t)j * k, o1 + j);
+            one_row(r0, n - j, k, w + (size_t)j * ldw, ldw, o0 + j);
+            one_row(r1, n - j, k, w + (size_t)j * ldw, ldw, o1 + j);
         }
     }
-    for (; i < m; i++) one_row(a + (size_t)i * k, n, k, w, out + (size_t)i * n);
+    for (; i < m; i++) one_row(a + (size_t)i * lda, n, k, w, ldw, out + (size_t)i * n);
 }
 #endif

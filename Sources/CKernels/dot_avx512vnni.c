@@ -6,12 +6,12 @@
 #include <immintrin.h>
 
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
-void flint_gemm_s8_i32_avx512vnni(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out) {
+void flint_gemm_s8_i32_avx512vnni(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out) {
     const int whole = k & ~63;
     for (int i = 0; i < m; i++) {
-        const int8_t *row = a + (size_t)i * k;
+        const int8_t *row = a + (size_t)i * lda;
         for (int j = 0; j < n; j++) {
-            const int8_t *wj = w + (size_t)j * k;
+            const int8_t *wj = w + (size_t)j * ldw;
             __m512i sum = _mm512_setzero_si512();
             for (int kk = 0; kk < whole; kk += 64) {
                 __m512i va = _mm512_loadu_si512((const void *)(row + kk));

@@ -14,13 +14,13 @@
 #include <arm_neon.h>
 
 FLINT_DOTPROD
-void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out) {
+void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out) {
     const int whole = k & ~15;
     for (int i = 0; i < m; i++) {
-        const int8_t *row = a + (size_t)i * k;
+        const int8_t *row = a + (size_t)i * lda;
         int j = 0;
         for (; j + 4 <= n; j += 4) {
-            const int8_t *w0 = w + (size_t)j * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+            const int8_t *w0 = w + (size_t)j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
             int32x4_t s0 = vdupq_n_s32(0), s1 = s0, s2 = s0, s3 = s0;
             for (int kk = 0; kk < whole; kk += 16) {
                 int8x16_t va = vld1q_s8(row + kk);
@@ -37,7 +37,7 @@ void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, const int8_t *
             out[i * n + j] = r0; out[i * n + j + 1] = r1; out[i * n + j + 2] = r2; out[i * n + j + 3] = r3;
         }
         for (; j < n; j++) {
-            const int8_t *wj = w + (size_t)j * k;
+            const int8_t *wj = w + (size_t)j * ldw;
             int32x4_t s = vdupq_n_s32(0);
             for (int kk = 0; kk < whole; kk += 16) s = vdotq_s32(s, vld1q_s8(row + kk), vld1q_s8(wj + kk));
             int32_t r = vaddvq_s32(s);

@@ -15,12 +15,19 @@ static inline uint32_t magnitude_bits(float x) {
 }
 
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales) {
+    flint_quantize_groups(rows, cols, cols, x, q, scales);
+}
+
+void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales) {
     const float magic = 12582912.0f;
-    for (int i = 0; i < rows; i++) {
-        const float *row = x + (size_t)i * cols;
+    if (group <= 0 || cols % group != 0) group = cols;
+    const int groups = cols / group;
+    // Rows are contiguous, so the groups of all rows are one sequence of rows × groups slices.
+    for (int i = 0; i < rows * groups; i++) {
+        const float *row = x + (size_t)i * group;
         // Non-negative floats order like their bit patterns, so the max |x| is an integer reduction.
         uint32_t largest_bits = 0;
-        for (int j = 0; j < cols; j++) {
+        for (int j = 0; j < group; j++) {
             uint32_t bits = magnitude_bits(row[j]);
             largest_bits = bits > largest_bits ? bits : largest_bits;
         }
@@ -29,8 +36,8 @@ void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *s
         float scale = largest / 127.0f;
         scales[i] = scale;
         float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
-        int8_t *out = q + (size_t)i * cols;
-        for (int j = 0; j < cols; j++) {
+        int8_t *out = q + (size_t)i * group;
+        for (int j = 0; j < group; j++) {
             float v = row[j] * inverse;
             v = v > 127.0f ? 127.0f : v;
             v = v < -127.0f ? -127.0f : v;

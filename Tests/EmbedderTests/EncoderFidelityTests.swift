@@ -96,10 +96,9 @@ import WordPiece
         }
         let mean = fastCosines.reduce(0, +) / Double(fastCosines.count)
         let minimum = fastCosines.min() ?? 0
-        // Measured here: see BENCHMARKS.md. Guards against regressions; the targets are mean ≥ 0.998,
-        // minimum ≥ 0.99.
-        #expect(mean >= 0.995, "int8 mean cosine \(mean)")
-        #expect(minimum >= 0.97, "int8 minimum cosine \(minimum)")
+        // The targets (ONNX Runtime's per-channel int8 measures mean 0.993, minimum 0.971).
+        #expect(mean >= 0.998, "int8 mean cosine \(mean)")
+        #expect(minimum >= 0.99, "int8 minimum cosine \(minimum)")
 
         // Nearest neighbours over the set: int8 against fp32.
         func nearest(_ vectors: (Int) -> ArraySlice<Float>, _ query: Int) -> Int {

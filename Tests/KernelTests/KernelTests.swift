@@ -49,7 +49,7 @@ import Testing
         let w: [Int8] = [4, 5, -6, 7, -127, 0, 1, 2]
         var out = [Float](repeating: 0, count: 2)
         var scratch = [Int32](repeating: 0, count: 2)
-        flint_linear_s8(1, 2, 4, a, [0.5], w, [0.25, 2], [1, -1], &out, &scratch)
+        flint_linear_s8(1, 2, 4, 4, a, [0.5], w, [0.25, 2], [1, -1], &out, &scratch)
         let dot0 = Float(1 * 4 - 2 * 5 - 3 * 6 + 127 * 7), dot1 = Float(-127 + 0 + 3 + 254)
         #expect(out[0] == dot0 * 0.5 * 0.25 + 1)
         #expect(out[1] == dot1 * 0.5 * 2 - 1)
@@ -64,7 +64,7 @@ import Testing
         let aScales = (0..<m).map { Float($0 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
         let bias = (0..<n).map { Float($0) / 10 }
         var out = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
-        flint_linear_s8(Int32(m), Int32(n), Int32(k), a, aScales, w, wScales, bias, &out, &scratch)
+        flint_linear_s8(Int32(m), Int32(n), Int32(k), Int32(k), a, aScales, w, wScales, bias, &out, &scratch)
         var sums = [Int32](repeating: 0, count: m * n)
         flint_gemm_s8_i32(FLINT_KERNEL_SCALAR, Int32(m), Int32(n), Int32(k), a, w, &sums)
         var mismatches = 0
@@ -72,6 +72,32 @@ import Testing
             for j in 0..<n where out[i * n + j] != Float(sums[i * n + j]) * (aScales[i] * wScales[j]) + bias[j] { mismatches += 1 }
         }
         #expect(mismatches == 0, "\(mismatches) outputs differ (threads: \(flint_thread_count()))")
+    }
+
+    @Test func groupedLinearEqualsSumOfGroups() {
+        // k = 128 in groups of 32: each group's sum is scaled by its own activation scale.
+        let (m, n, k, group) = (3, 8, 128, 32)
+        var generator = Generator(state: 5)
+        let a = (0..<(m * k)).map { _ in generator.int8() }
+        let w = (0..<(n * k)).map { _ in generator.int8() }
+        let aScales = (0..<(m * k / group)).map { Float($0 + 1) / 64 }, wScales = (0..<n).map { Float($0 + 1) / 8 }
+        var out = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
+        flint_linear_s8(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, w, wScales, nil, &out, &scratch)
+        for i in 0..<m {
+            for j in 0..<n {
+                var expected: Float = 0
+                for g in 0..<(k / group) {
+                    var sum: Int32 = 0
+                    for kk in (g * group)..<((g + 1) * group) { sum += Int32(a[i * k + kk]) * Int32(w[j * k + kk]) }
+                    expected += Float(sum) * (aScales[i * (k / group) + g] * wScales[j])
+                }
+                #expect(abs(out[i * n + j] - expected) <= abs(expected) * 1e-6)
+            }
+        }
+        var q = [Int8](repeating: 0, count: 8), scales = [Float](repeating: 0, count: 2)
+        flint_quantize_groups(1, 8, 4, [1, -2, 0.5, 0, 10, 5, -10, 2.5], &q, &scales)
+        #expect(scales == [2.0 / 127, 10.0 / 127])
+        #expect(q == [64, -127, 32, 0, 127, 64, -127, 32])
     }
 
     @Test func quantizeRowsRoundsSymmetrically() {

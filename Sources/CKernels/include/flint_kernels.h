@@ -34,13 +34,21 @@ const char *flint_kernel_name(flint_kernel_path path);
 /// output channels, as HF stores Linear weights), on the given path.
 void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out);
 
-/// The full int8 linear layer on the selected path: out[i*n + j] = int32 sum × a_scales[i] × w_scales[j]
-/// + bias[j] (bias may be NULL). `scratch` holds m × n int32 values.
-void flint_linear_s8(int m, int n, int k, const int8_t *a, const float *a_scales, const int8_t *w,
+/// The integer core on sub-matrices: rows of `a` and `w` are `lda` and `ldw` bytes apart (k ≤ both).
+void flint_gemm_s8_i32_strided(flint_kernel_path path, int m, int n, int k, const int8_t *a, int lda, const int8_t *w,
+                               int ldw, int32_t *out);
+
+/// The full int8 linear layer on the selected path, with activations quantized in groups of `group` along k
+/// (a_scales[i * (k / group) + g]; `group` = k for one scale per row): out[i*n + j] = Σ_g int32 sum_g ×
+/// a_scales[i, g] × w_scales[j] + bias[j] (bias may be NULL). `scratch` holds m × n int32 values.
+void flint_linear_s8(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *w,
                      const float *w_scales, const float *bias, float *out, int32_t *scratch);
 
 /// Dynamic per-row quantization: scales[i] = max|x_i| / 127, q = round(x / scale) in [-127, 127].
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales);
+
+/// The same per group of `group` consecutive values of each row: scales[i * (cols / group) + g].
+void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales);
 
 /// In place: x_i = (x_i - mean) / sqrt(var + eps) * gamma + beta, per row.
 void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const float *beta, float eps);

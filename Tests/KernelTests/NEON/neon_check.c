@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include "flint_kernels.h"
 
-void flint_gemm_s8_i32_generic(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out);
-void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out);
+void flint_gemm_s8_i32_generic(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
+void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
 
 static unsigned long long state = 7;
 static int8_t next_int8(void) {
@@ -23,8 +23,8 @@ int main(void) {
         int32_t *expected = malloc(sizeof(int32_t) * m * n), *got = malloc(sizeof(int32_t) * m * n);
         for (int i = 0; i < m * k; i++) a[i] = next_int8();
         for (int i = 0; i < n * k; i++) w[i] = i % 7 == 0 ? (i % 2 ? -127 : 127) : next_int8();
-        flint_gemm_s8_i32_generic(m, n, k, a, w, expected);
-        flint_gemm_s8_i32_neon(m, n, k, a, w, got);
+        flint_gemm_s8_i32_generic(m, n, k, a, k, w, k, expected);
+        flint_gemm_s8_i32_neon(m, n, k, a, k, w, k, got);
         for (int i = 0; i < m * n; i++) {
             if (got[i] != expected[i]) { printf("mismatch m=%d n=%d k=%d at %d: %d vs %d\n", m, n, k, i, got[i], expected[i]); return 1; }
         }
