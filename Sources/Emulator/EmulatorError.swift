@@ -3,12 +3,11 @@
 /// Errors an invocation returns to a caller are ``ServiceError`` or a function error, not this.
 public enum EmulatorError: Error, CustomStringConvertible, Sendable {
     case spawnFailed(String)
-    case invalidConfiguration(String)
     case bindFailed(String)
 
     public var description: String {
         switch self {
-        case .spawnFailed(let message), .invalidConfiguration(let message), .bindFailed(let message): message
+        case .spawnFailed(let message), .bindFailed(let message): message
         }
     }
 }

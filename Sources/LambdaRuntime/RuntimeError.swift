@@ -7,10 +7,6 @@
 public struct RuntimeError: Error, CustomStringConvertible, Sendable {
     /// The exact failure.
     public enum Code: String, Sendable {
-        case missingRuntimeAPI
-        case invalidConfiguration
-        case noSuchHandler
-        case handlerInitFailed
         case apiUnreachable
         case serviceFailure
         case unexpectedStatus

@@ -118,16 +118,16 @@ public struct WordPieceTokenizer: Sendable {
         for scalar in segment.unicodeScalars {
             if ids.count >= end { break }
             let value = scalar.value
+            let flags = tables.flags(value)
             if configuration.cleanText {
                 if value == 0 || value == 0xFFFD { continue }
-                let flags = tables.flags(value)
                 if flags.contains(.control) && value != 0x09 && value != 0x0A && value != 0x0D { continue }
                 if flags.contains(.whitespace) {
                     finishWord(into: &ids, limit: end, scratch: &scratch)
                     continue
                 }
             }
-            if configuration.handleChineseCharacters && tables.flags(value).contains(.chinese) {
+            if configuration.handleChineseCharacters && flags.contains(.chinese) {
                 finishWord(into: &ids, limit: end, scratch: &scratch)
                 normalize(value, into: &ids, limit: end, scratch: &scratch)
                 finishWord(into: &ids, limit: end, scratch: &scratch)

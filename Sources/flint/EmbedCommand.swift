@@ -31,17 +31,7 @@ struct EmbedCommand: ParsableCommand {
         var output = ""
         while let line = readLine(strippingNewline: true) {
             number += 1
-            let text: String
-            if lines {
-                text = line
-            } else {
-                let value: JSONValue
-                do { value = try JSONValue(parsing: line) } catch { throw ValidationError("line \(number): \(error)") }
-                guard let string = value.string ?? value["text"]?.string else {
-                    throw ValidationError("line \(number): expected a JSON string or {\"text\": ...}, got \(value.typeName)")
-                }
-                text = string
-            }
+            let text = try TextInput.text(of: line, number: number, plain: lines)
             let vector = encoder.embed(tokenizer.encode(text).ids)
             if npy != nil {
                 vectors.append(vector)

@@ -25,23 +25,15 @@ struct TokenizeCommand: ParsableCommand {
         var output = ""
         while let line = readLine(strippingNewline: true) {
             number += 1
-            if lines && !pairs {
-                output += ids(tokenizer.encode(line).ids) + "\n"
-                continue
-            }
-            let value: JSONValue
-            do { value = try JSONValue(parsing: line) } catch { throw ValidationError("line \(number): \(error)") }
             if pairs {
+                let value = try TextInput.json(line, number: number)
                 let a = value.array?.first?.string ?? value["a"]?.string
                 let b = value.array?.dropFirst().first?.string ?? value["b"]?.string
                 guard let a, let b else { throw ValidationError("line \(number): expected [\"a\", \"b\"] or {\"a\": ..., \"b\": ...}") }
                 let encoding = tokenizer.encode(a, b)
                 output += "{\"ids\":\(ids(encoding.ids)),\"type_ids\":\(ids(encoding.typeIDs))}\n"
             } else {
-                guard let text = value.string ?? value["text"]?.string else {
-                    throw ValidationError("line \(number): expected a JSON string or {\"text\": ...}, got \(value.typeName)")
-                }
-                output += ids(tokenizer.encode(text).ids) + "\n"
+                output += ids(tokenizer.encode(try TextInput.text(of: line, number: number, plain: lines)).ids) + "\n"
             }
             if output.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(output.utf8)); output = "" }
         }
