@@ -94,6 +94,13 @@ import WordPiece
             let cosine = Self.cosine(reference.embed(tokenizer.encode(texts[index]).ids), expected[(index * width)..<((index + 1) * width)])
             #expect(cosine >= 0.9999, "f32 path, text \(index): cosine \(cosine)")
         }
+        // Packed batches (several packs: 520 texts exceed one pack) give each text the vector it gets alone.
+        let batched = fast.embed(batch: texts.map { tokenizer.encode($0).ids })
+        #expect(batched.count == texts.count)
+        let worstBatch = zip(batched, fastVectors).map { pair in zip(pair.0, pair.1).map { abs($0 - $1) }.max() ?? 1 }.max() ?? 1
+        #expect(worstBatch < 1e-5, "batched vectors differ from single ones by \(worstBatch)")
+        #expect(fast.embed(batch: [[], tokenizer.encode("a").ids])[0] == [Float](repeating: 0, count: width))
+
         let mean = fastCosines.reduce(0, +) / Double(fastCosines.count)
         let minimum = fastCosines.min() ?? 0
         // The targets (ONNX Runtime's per-channel int8 measures mean 0.993, minimum 0.971).
