@@ -73,9 +73,9 @@ let package = Package(
         // Every deployable function, one folder each, plus the registry that maps `_HANDLER` to a handler.
         .target(
             name: "Functions",
-            dependencies: ["LambdaRuntime", "FlintJSON"],
+            dependencies: ["LambdaRuntime", "FlintJSON", "Embedder", "FlintModel", "WordPiece"],
             path: "functions",
-            exclude: ["echo/function.json", "probe/function.json"],
+            exclude: ["echo/function.json", "probe/function.json", "embed/function.json"],
             swiftSettings: strict
         ),
         .executableTarget(

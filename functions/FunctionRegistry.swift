@@ -8,5 +8,6 @@ public enum FunctionRegistry {
     public static let all = HandlerRegistry([
         "echo": { _ in EchoHandler() },
         "probe": { _ in ProbeHandler() },
+        "embed": EmbedHandler.make,
     ])
 }

@@ -92,12 +92,15 @@ public final class Encoder {
     /// The embeddings of several sequences, in order, from packed forward passes: the same vectors as one `embed`
     /// call each (up to float summation order), at a fraction of the cost for short texts. An empty sequence
     /// gives a zero vector.
-    public func embed(batch sequences: [[Int32]], typeIDs: [[Int32]]? = nil) -> [[Float]] {
+    ///
+    /// `normalize` overrides the model's own L2 normalisation setting when not nil.
+    public func embed(batch sequences: [[Int32]], typeIDs: [[Int32]]? = nil, normalize: Bool? = nil) -> [[Float]] {
         var results = [[Float]](repeating: [], count: sequences.count)
         var pack: [Int] = [], packed = 0
         func flush() {
             guard !pack.isEmpty else { return }
-            let vectors = forward(pack.map { sequences[$0] }, typeIDs: typeIDs.map { types in pack.map { types[$0] } })
+            let vectors = forward(pack.map { sequences[$0] }, typeIDs: typeIDs.map { types in pack.map { types[$0] } },
+                                  normalize: normalize ?? configuration.normalize)
             for (slot, index) in pack.enumerated() { results[index] = vectors[slot] }
             pack.removeAll(keepingCapacity: true)
             packed = 0
@@ -114,7 +117,7 @@ public final class Encoder {
     }
 
     /// One packed forward pass over sequences whose cut lengths sum to at most `packTokens`.
-    private func forward(_ sequences: [[Int32]], typeIDs: [[Int32]]?) -> [[Float]] {
+    private func forward(_ sequences: [[Int32]], typeIDs: [[Int32]]?, normalize: Bool) -> [[Float]] {
         var segments: [Range<Int>] = []
         var start = 0
         for ids in sequences {
@@ -130,7 +133,7 @@ public final class Encoder {
             encoderLayer(layer, segments: segments, rows: rows)
             observe(index + 1, rows: rows)
         }
-        return segments.map { pool($0) }
+        return segments.map { pool($0, normalize: normalize) }
     }
 
     private func observe(_ layer: Int, rows: Int) {
@@ -200,7 +203,7 @@ public final class Encoder {
     }
 
     /// Pooling of one sequence's rows (mean over tokens, CLS, or max), then optional L2 normalisation.
-    private func pool(_ rows: Range<Int>) -> [Float] {
+    private func pool(_ rows: Range<Int>, normalize: Bool) -> [Float] {
         let h = configuration.hiddenSize
         var pooled = [Float](repeating: 0, count: h)
         switch configuration.pooling {
@@ -212,7 +215,7 @@ public final class Encoder {
             for token in rows { for d in 0..<h { pooled[d] += hidden[token * h + d] } }
             for d in 0..<h { pooled[d] /= Float(rows.count) }
         }
-        if configuration.normalize {
+        if normalize {
             let norm = max(pooled.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)
             for d in 0..<h { pooled[d] /= norm }
         }

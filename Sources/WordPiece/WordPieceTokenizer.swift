@@ -48,10 +48,16 @@ public struct WordPieceTokenizer: Sendable {
 
     /// Encodes one text: `[CLS] tokens [SEP]`, at most `maxLength` ids.
     public func encode(_ text: String) -> Encoding {
+        encode(text, maxLength: configuration.maxLength)
+    }
+
+    /// Encodes one text keeping at most `maxLength` ids (at least 3), which may exceed the configuration's: asking
+    /// for one more than the model takes tells whether a text would be cut, without tokenizing all of a long one.
+    public func encode(_ text: String, maxLength: Int) -> Encoding {
         var ids: [Int32] = [classID]
-        ids.reserveCapacity(min(configuration.maxLength, text.utf8.count / 3 + 8))
+        ids.reserveCapacity(min(max(maxLength, 3), text.utf8.count / 3 + 8))
         var scratch = Scratch()
-        tokenize(text, limit: configuration.maxLength - 2, into: &ids, scratch: &scratch)
+        tokenize(text, limit: max(maxLength, 3) - 2, into: &ids, scratch: &scratch)
         ids.append(separatorID)
         return Encoding(ids: ids, typeIDs: [Int32](repeating: 0, count: ids.count))
     }

@@ -1,0 +1,168 @@
+import FlintJSON
+import LambdaRuntime
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What one invocation measured, for ``MetricsEmitter``.
+public struct InvocationMetrics: Sendable {
+    /// Milliseconds spent tokenizing.
+    public var tokenizeMilliseconds = 0.0
+    /// Milliseconds in the encoder's forward passes.
+    public var forwardMilliseconds = 0.0
+    /// Milliseconds for the whole invocation (parse to response written).
+    public var totalMilliseconds = 0.0
+    /// Tokens embedded, `[CLS]`/`[SEP]` included.
+    public var tokens = 0
+    /// Texts embedded.
+    public var batchSize = 0
+    /// Texts cut to the model's limit (only with `truncate`).
+    public var truncations = 0
+    /// Requests or records refused as invalid.
+    public var rejected = 0
+
+    /// An empty record.
+    public init() {}
+}
+
+/// Writes CloudWatch Embedded Metric Format lines on standard output: one per invocation, or, when
+/// `aggregateSeconds` > 0, one per interval with every value of the interval (EMF's value arrays), flushed by the
+/// first invocation after the interval ends (no timer thread: an idle environment emits nothing).
+///
+/// Metrics (namespace from function.json's `metrics.namespace`, default `Flint`; dimensions FunctionName and
+/// Model): TokenizeTime, ForwardTime, TotalTime (ms), Tokens, BatchSize, Truncations, Rejected, ColdStart (1 on the
+/// environment's first invocation), Invocations. Properties: ModelVersion and, per invocation, requestId. Never
+/// any input text.
+public final class MetricsEmitter: Sendable {
+    private static let metrics: [(name: String, unit: String)] = [
+        ("TokenizeTime", "Milliseconds"), ("ForwardTime", "Milliseconds"), ("TotalTime", "Milliseconds"),
+        ("Tokens", "Count"), ("BatchSize", "Count"), ("Truncations", "Count"), ("Rejected", "Count"),
+        ("ColdStart", "Count"), ("Invocations", "Count"),
+    ]
+
+    private struct State {
+        var coldStart = true
+        var pending: [[Double]] = Array(repeating: [], count: MetricsEmitter.metrics.count)
+        var windowStart: Int64 = 0
+    }
+
+    private let namespace: String
+    private let dimensions: [String: String]
+    private let properties: [String: String]
+    private let aggregateMilliseconds: Int64
+    private let fileDescriptor: Int32
+    private let state = Mutex(State())
+
+    /// Reads `metrics.namespace` and `metrics.aggregateSeconds` from the configuration.
+    public init(configuration: FunctionConfiguration, functionName: String, model: EmbeddingModel?, fileDescriptor: Int32 = 1) throws {
+        namespace = try configuration.string("namespace", in: "metrics", default: "Flint")
+        aggregateMilliseconds = Int64(try configuration.number("aggregateSeconds", in: "metrics", default: 0) * 1000)
+        var dimensions = ["FunctionName": functionName.isEmpty ? "local" : functionName]
+        var properties: [String: String] = [:]
+        if let model {
+            dimensions["Model"] = model.name
+            properties["ModelVersion"] = model.version
+        }
+        self.dimensions = dimensions
+        self.properties = properties
+        self.fileDescriptor = fileDescriptor
+    }
+
+    /// Records one invocation; writes a line now (per-invocation mode) or when the interval is over.
+    public func record(_ invocation: InvocationMetrics, requestID: String) {
+        let now = Self.nowMilliseconds()
+        let line: [UInt8]? = state.withLock { state in
+            let values = [invocation.tokenizeMilliseconds, invocation.forwardMilliseconds, invocation.totalMilliseconds,
+                          Double(invocation.tokens), Double(invocation.batchSize), Double(invocation.truncations),
+                          Double(invocation.rejected), state.coldStart ? 1 : 0, 1]
+            state.coldStart = false
+            if aggregateMilliseconds <= 0 {
+                return document(timestamp: now, values: values.map { .number($0) }, requestID: requestID)
+            }
+            if state.windowStart == 0 { state.windowStart = now }
+            for (index, value) in values.enumerated() { state.pending[index].append(value) }
+            guard now - state.windowStart >= aggregateMilliseconds else { return nil }
+            let line = document(timestamp: now, values: state.pending.map { .array($0.map { .number($0) }) }, requestID: nil)
+            state.pending = Array(repeating: [], count: Self.metrics.count)
+            state.windowStart = now
+            return line
+        }
+        if let line { output(line) }
+    }
+
+    /// Writes one EMF line with extra metrics (used by the drift monitor), outside the per-invocation record.
+    public func emit(_ values: [(name: String, unit: String, value: Double)], properties extra: [String: JSONValue] = [:]) {
+        var members = extra
+        for (name, value) in dimensions { members[name] = .string(value) }
+        for (name, value) in properties { members[name] = .string(value) }
+        for metric in values { members[metric.name] = .number(metric.value) }
+        members["_aws"] = header(timestamp: Self.nowMilliseconds(), metrics: values.map { ($0.name, $0.unit) })
+        var line = JSONValue.object(members).jsonBytes
+        line.append(0x0A)
+        output(line)
+    }
+
+    private func header(timestamp: Int64, metrics: [(name: String, unit: String)]) -> JSONValue {
+        .object([
+            "Timestamp": .number(Double(timestamp)),
+            "CloudWatchMetrics": .array([.object([
+                "Namespace": .string(namespace),
+                "Dimensions": .array([.array(dimensions.keys.sorted().map { .string($0) })]),
+                "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
+            ])]),
+        ])
+    }
+
+    private func document(timestamp: Int64, values: [JSONValue], requestID: String?) -> [UInt8] {
+        var members: [String: JSONValue] = ["_aws": header(timestamp: timestamp, metrics: Self.metrics)]
+        for (name, value) in dimensions { members[name] = .string(value) }
+        for (name, value) in properties { members[name] = .string(value) }
+        for (index, metric) in Self.metrics.enumerated() { members[metric.name] = values[index] }
+        if let requestID { members["requestId"] = .string(requestID) }
+        var line = JSONValue.object(members).jsonBytes
+        line.append(0x0A)
+        return line
+    }
+
+    /// One write call per line (lines are far below PIPE_BUF), so lines from concurrent loops never interleave.
+    private func output(_ line: [UInt8]) {
+        line.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 { if errno == EINTR { continue }; return }
+                offset += written
+            }
+        }
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// A monotonic stopwatch in milliseconds.
+struct Stopwatch {
+    private var start = Stopwatch.now()
+
+    /// Milliseconds since the stopwatch started (or was last `lap`ped), then restarts it.
+    mutating func lap() -> Double {
+        let now = Stopwatch.now()
+        defer { start = now }
+        return Double(now - start) / 1e6
+    }
+
+    static func now() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

@@ -1,0 +1,244 @@
+import FlintJSON
+import LambdaRuntime
+
+/// Sentence embeddings behind the three ways a function is invoked:
+///
+/// - direct: the event is an ``EmbeddingRequest`` and the response OpenAI's embeddings response (`object`, `data[]`
+///   with `index` and `embedding`, `model`, `usage`); bad input is `Function.InvalidInput`;
+/// - HTTP (HTTP API v2 or Function URL): `POST /embeddings` or `POST /v1/embeddings` with the same JSON body,
+///   answered with `statusCode`, headers and a JSON body; 400 for bad input, 404 other paths, 405 other methods,
+///   413 for a body over `limits.maxRequestBytes`;
+/// - SQS: every record (a plain text, or a JSON request) embedded in one batched pass; records that fail validation
+///   are listed in `batchItemFailures` so only they are retried. Results are returned beside it (`sqs.results`:
+///   `return`, the default) or written to the log as one EMF line per record (`log`).
+///
+/// Every invocation writes an EMF metrics line (see ``MetricsEmitter``). Input text is logged only at debug level.
+public struct EmbedHandler: LambdaHandler {
+    /// Where SQS results go.
+    public enum SQSResults: String, Sendable { case `return`, log }
+
+    let model: EmbeddingModel
+    let limits: InputLimits
+    let sqsResults: SQSResults
+    let metrics: MetricsEmitter
+
+    /// Builds the handler from the function's configuration (model, limits, metrics, SQS output).
+    public init(model: EmbeddingModel, configuration: FunctionConfiguration, functionName: String) throws {
+        self.model = model
+        self.limits = try InputLimits(configuration: configuration)
+        self.sqsResults = SQSResults(rawValue: try configuration.string("results", in: "sqs", default: "return", allowed: ["return", "log"]))!
+        self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
+    }
+
+    /// The factory the registry uses: reads function.json from the task root and maps the model.
+    public static func make(_ context: HandlerInitContext) throws -> any LambdaHandler {
+        let configuration = try FunctionConfiguration.load(taskRoot: context.function.taskRoot)
+        let path = try EmbeddingModel.path(configuration: configuration, taskRoot: context.function.taskRoot)
+        return try EmbedHandler(model: EmbeddingModel(path: path), configuration: configuration, functionName: context.function.name)
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
+        var stopwatch = Stopwatch()
+        var measured = InvocationMetrics()
+        defer {
+            measured.totalMilliseconds = stopwatch.lap()
+            metrics.record(measured, requestID: context.requestID)
+        }
+        let shape: FunctionEvent
+        do { shape = try FunctionEvent(event) } catch { measured.rejected = 1; throw error.handlerError }
+        switch shape {
+        case .direct(let document):
+            do {
+                let request = try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions)
+                try embed(request, context: context, measured: &measured, into: &response)
+            } catch {
+                measured.rejected = 1
+                throw error.handlerError
+            }
+        case .http(let request):
+            do {
+                try serve(request, context: context, measured: &measured, into: &response)
+            } catch {
+                measured.rejected = 1
+                response.removeAll(keepingCapacity: true)
+                HTTPResponse.write(error, into: &response)
+            }
+        case .sqs(let records):
+            embedBatch(records, context: context, measured: &measured, into: &response)
+        }
+    }
+
+    // MARK: - Event shapes
+
+    private func serve(_ request: HTTPRequest, context: LambdaContext, measured: inout InvocationMetrics, into response: inout [UInt8]) throws(InputError) {
+        var path = request.path
+        if path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        guard path == "/embeddings" || path == "/v1/embeddings" else {
+            throw InputError(status: 404, code: "not_found", message: "no route for \(request.path); POST /v1/embeddings or /embeddings")
+        }
+        guard request.method == "POST" else {
+            throw InputError(status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use POST")
+        }
+        guard request.body.count <= limits.maxRequestBytes else {
+            throw InputError(status: 413, code: "request_too_large",
+                             message: "the request body has \(request.body.count) bytes; this function takes at most \(limits.maxRequestBytes)")
+        }
+        let document: JSONValue
+        do { document = try JSONValue(parsing: request.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
+        let parsed = try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions)
+        var body: [UInt8] = []
+        try embed(parsed, context: context, measured: &measured, into: &body)
+        HTTPResponse.write(status: 200, body: body, into: &response)
+    }
+
+    private func embed(_ request: EmbeddingRequest, context: LambdaContext, measured: inout InvocationMetrics, into response: inout [UInt8]) throws(InputError) {
+        logInputs(request.inputs, context: context)
+        var stopwatch = Stopwatch()
+        let sequences = try tokenize(request, measured: &measured)
+        measured.tokenizeMilliseconds = stopwatch.lap()
+        let vectors = model.embed(sequences, normalize: request.normalize)
+        measured.forwardMilliseconds = stopwatch.lap()
+        writeResponse(vectors, tokens: sequences.reduce(0) { $0 + $1.count }, format: request.encodingFormat, into: &response)
+    }
+
+    private func embedBatch(_ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics, into response: inout [UInt8]) {
+        var failed: [SQSRecord] = []
+        var accepted: [(record: SQSRecord, request: EmbeddingRequest, sequences: [[Int32]])] = []
+        var stopwatch = Stopwatch()
+        for record in records {
+            do {
+                let request = try Self.request(from: record, limits: limits, model: model)
+                logInputs(request.inputs, context: context)
+                accepted.append((record, request, try tokenize(request, measured: &measured)))
+            } catch {
+                context.logger.warn("SQS message \(record.messageID) refused: \(error.message)")
+                failed.append(record)
+            }
+        }
+        measured.rejected = failed.count
+        measured.tokenizeMilliseconds = stopwatch.lap()
+        // One packed pass per normalisation choice (almost always a single one).
+        var vectors = [[[Float]]](repeating: [], count: accepted.count)
+        for choice in Set(accepted.map(\.request.normalize)) {
+            let members = accepted.indices.filter { accepted[$0].request.normalize == choice }
+            let results = model.embed(members.flatMap { accepted[$0].sequences }, normalize: choice)
+            var offset = 0
+            for member in members {
+                let count = accepted[member].sequences.count
+                vectors[member] = Array(results[offset..<(offset + count)])
+                offset += count
+            }
+        }
+        measured.forwardMilliseconds = stopwatch.lap()
+
+        response.append(contentsOf: #"{"batchItemFailures":["#.utf8)
+        for (index, record) in failed.enumerated() {
+            if index > 0 { response.append(UInt8(ascii: ",")) }
+            response.append(contentsOf: #"{"itemIdentifier":"#.utf8)
+            JSONText.appendString(record.messageID, to: &response)
+            response.append(UInt8(ascii: "}"))
+        }
+        response.append(UInt8(ascii: "]"))
+        if sqsResults == .return {
+            response.append(contentsOf: #","results":["#.utf8)
+        }
+        for (index, item) in accepted.enumerated() {
+            let tokens = item.sequences.reduce(0) { $0 + $1.count }
+            switch sqsResults {
+            case .return:
+                if index > 0 { response.append(UInt8(ascii: ",")) }
+                response.append(contentsOf: #"{"messageId":"#.utf8)
+                JSONText.appendString(item.record.messageID, to: &response)
+                response.append(contentsOf: #","response":"#.utf8)
+                writeResponse(vectors[index], tokens: tokens, format: item.request.encodingFormat, into: &response)
+                response.append(UInt8(ascii: "}"))
+            case .log:
+                var line: [UInt8] = []
+                writeResponse(vectors[index], tokens: tokens, format: item.request.encodingFormat, into: &line)
+                let document = (try? JSONValue(parsing: line)) ?? .null
+                metrics.emit([("Embeddings", "Count", Double(vectors[index].count))],
+                             properties: ["messageId": .string(item.record.messageID), "response": document])
+            }
+        }
+        if sqsResults == .return { response.append(UInt8(ascii: "]")) }
+        response.append(UInt8(ascii: "}"))
+    }
+
+    /// A record's request: a JSON object body is a request; any other body is one text.
+    static func request(from record: SQSRecord, limits: InputLimits, model: EmbeddingModel) throws(InputError) -> EmbeddingRequest {
+        let trimmed = record.body.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
+        let document: JSONValue
+        if trimmed.first == "{" {
+            do { document = try JSONValue(parsing: record.body) } catch { throw InputError("the message body is not valid JSON: \(error)") }
+        } else {
+            document = .object(["input": .string(record.body)])
+        }
+        return try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions)
+    }
+
+    // MARK: - Shared steps
+
+    private func tokenize(_ request: EmbeddingRequest, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
+        var sequences: [[Int32]] = []
+        sequences.reserveCapacity(request.inputs.count)
+        var total = 0
+        for (index, text) in request.inputs.enumerated() {
+            let (ids, truncated) = model.tokenize(text, truncate: request.truncate)
+            guard let ids else {
+                let name = request.inputs.count == 1 ? "input" : "input[\(index)]"
+                throw InputError("\(name) has more than \(model.maxTokens) tokens, the model's limit; send \"truncate\": true to cut it")
+            }
+            total += ids.count
+            guard total <= limits.maxTotalTokens else {
+                throw InputError("the request has more than \(limits.maxTotalTokens) tokens in all, this function's limit")
+            }
+            if truncated { measured.truncations += 1 }
+            sequences.append(ids)
+        }
+        measured.tokens += total
+        measured.batchSize += sequences.count
+        return sequences
+    }
+
+    private func writeResponse(_ vectors: [[Float]], tokens: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8]) {
+        out.reserveCapacity(out.count + vectors.count * (model.dimensions * 12 + 64) + 128)
+        out.append(contentsOf: #"{"object":"list","data":["#.utf8)
+        for (index, vector) in vectors.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"object":"embedding","index":"#.utf8)
+            JSONText.appendNumber(Double(index), to: &out)
+            out.append(contentsOf: #","embedding":"#.utf8)
+            switch format {
+            case .float:
+                out.append(UInt8(ascii: "["))
+                for (position, value) in vector.enumerated() {
+                    if position > 0 { out.append(UInt8(ascii: ",")) }
+                    JSONText.appendFloat(value, to: &out)
+                }
+                out.append(UInt8(ascii: "]"))
+            case .base64:
+                out.append(UInt8(ascii: "\""))
+                vector.withUnsafeBytes { raw in
+                    // Little-endian float32, as OpenAI's clients decode it (every platform Flint runs on is little-endian).
+                    Base64.encode(raw, into: &out)
+                }
+                out.append(UInt8(ascii: "\""))
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(contentsOf: #"],"model":"#.utf8)
+        JSONText.appendString(model.name, to: &out)
+        out.append(contentsOf: #","usage":{"prompt_tokens":"#.utf8)
+        JSONText.appendNumber(Double(tokens), to: &out)
+        out.append(contentsOf: #","total_tokens":"#.utf8)
+        JSONText.appendNumber(Double(tokens), to: &out)
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    private func logInputs(_ inputs: [String], context: LambdaContext) {
+        guard context.logger.isEnabled(.debug) else { return }
+        var text: [UInt8] = []
+        JSONValue.array(inputs.map { .string($0) }).write(to: &text)
+        context.logger.debug("inputs: \(String(decoding: text, as: UTF8.self))")
+    }
+}
