@@ -125,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmulatorTests",
-            dependencies: ["Emulator", "FlintJSON", "bootstrap", "flint"],
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "bootstrap", "flint"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

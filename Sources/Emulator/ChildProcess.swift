@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -42,6 +43,14 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     let pid: pid_t
+    /// The read ends of the stdout and stderr pipes (for `unreadOutputBytes`; the reader threads own them).
+    private let outputDescriptors: [Int32]
+    private let readers = OpenReaders()
+
+    /// How many of the two reader threads still hold their pipe open.
+    private final class OpenReaders: Sendable {
+        let count = Atomic<Int>(2)
+    }
 
     /// Spawns `executable` with exactly `environment`, in `directory`.
     init(executable: String, arguments: [String] = [], environment: [String: String], directory: String?,
@@ -88,12 +97,15 @@ final class ChildProcess: @unchecked Sendable {
             throw EmulatorError.spawnFailed("cannot start \(executable): \(String(cString: strerror(result)))")
         }
         self.pid = pid
+        self.outputDescriptors = [outPipe[0], errPipe[0]]
 
         let drained = DispatchGroup()
+        let readers = self.readers
         for (descriptor, isError) in [(outPipe[0], false), (errPipe[0], true)] {
             drained.enter()
             Thread {
                 Self.readLines(descriptor) { onLine($0, isError) }
+                readers.count.subtract(1, ordering: .sequentiallyConsistent)
                 close(descriptor)
                 drained.leave()
             }.start()
@@ -111,6 +123,18 @@ final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` to the process (harmless once it has exited and been reaped: the pid is checked by group).
     func send(_ signal: Int32) {
         kill(pid, signal)
+    }
+
+    /// Bytes the process wrote to stdout and stderr that the reader threads have not read yet (0 once they are
+    /// done).
+    func unreadOutputBytes() -> Int {
+        guard readers.count.load(ordering: .sequentiallyConsistent) == 2 else { return 0 }
+        var total = 0
+        for descriptor in outputDescriptors {
+            var count: Int32 = 0
+            if ioctl(descriptor, UInt(FIONREAD), &count) == 0 { total += Int(count) }
+        }
+        return total
     }
 
     /// The process's peak resident set (`VmHWM`) in bytes, or nil once it has gone.

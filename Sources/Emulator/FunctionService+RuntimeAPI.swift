@@ -1,4 +1,5 @@
 import FlintJSON
+import NIOCore
 
 /// What runtimes call: `/next`, `/response`, `/error`, `/init/error`, with the Runtime API's status codes.
 extension FunctionService {
@@ -44,7 +45,7 @@ extension FunctionService {
 
     /// `POST /runtime/invocation/{id}/response`.
     func respond(environmentID: Int, requestID: String, body: [UInt8]?, declaredSize: Int?, responseMode: String?) -> RuntimeReply {
-        guard let pending = inFlight[requestID], pending.environmentID == environmentID else {
+        guard let pending = inFlight[requestID], pending.environmentID == environmentID, !pending.answered else {
             return .error(400, "InvalidRequestID", "Invalid request ID")
         }
         if let responseMode, responseMode != "streaming" {
@@ -62,18 +63,37 @@ extension FunctionService {
                 status: "error\tError Type: \(type)")
             return .error(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes).")
         }
-        complete(pending, with: .response(body))
+        completeWithLogs(pending, with: .response(body))
         return .accepted
     }
 
     /// `POST /runtime/invocation/{id}/error`.
     func reportError(environmentID: Int, requestID: String, typeHeader: String?, body: [UInt8]) -> RuntimeReply {
-        guard let pending = inFlight[requestID], pending.environmentID == environmentID else {
+        guard let pending = inFlight[requestID], pending.environmentID == environmentID, !pending.answered else {
             return .error(400, "InvalidRequestID", "Invalid request ID")
         }
         let (type, document) = Self.functionError(typeHeader: typeHeader, body: body)
-        complete(pending, with: .functionError(type: type, document: document), status: "error\tError Type: \(type)")
+        completeWithLogs(pending, with: .functionError(type: type, document: document), status: "error\tError Type: \(type)")
         return .accepted
+    }
+
+    /// Completes an answered invocation once the lines its runtime wrote before answering have arrived, when the
+    /// caller wants the log tail: output travels through pipes and reader threads, so it can trail the answer,
+    /// which arrives over HTTP. Waits while the pipes hold unread bytes (1 ms steps, 100 ms at most), then one
+    /// more step for lines already read to reach the event loop. Without a tail request it completes at once.
+    func completeWithLogs(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil, waited: Int = 0) {
+        pending.answered = true
+        guard pending.request.wantsLogTail else { return complete(pending, with: result, status: status) }
+        let environment = pending.environmentID.flatMap { environments[$0] }
+        let unread = environment?.process?.unreadOutputBytes() ?? 0
+        let settled = waited > 0 && (unread == 0 || waited >= 100)
+        if settled {
+            guard inFlight[pending.requestID] === pending else { return }   // timed out meanwhile
+            return complete(pending, with: result, status: status)
+        }
+        loop.scheduleTask(in: .milliseconds(1)) { [self] in
+            completeWithLogs(pending, with: result, status: status, waited: waited + 1)
+        }
     }
 
     /// `POST /runtime/init/error`: remembered until the process exits, which fails the triggering invocation.

@@ -70,6 +70,8 @@ final class PendingInvocation {
     var timeoutTask: Scheduled<Void>? = nil
     /// Lines for the log tail, kept only when the caller asked for it.
     var log: [String] = []
+    /// Set once the runtime has answered; a second answer for the same id is refused.
+    var answered = false
 
     init(request: InvocationRequest, identifiers: inout Identifiers, done: @escaping (InvocationOutcome) -> Void) {
         self.request = request

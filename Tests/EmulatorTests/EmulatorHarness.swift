@@ -25,9 +25,9 @@ final class EmulatorHarness: Sendable {
 
     /// A function definition running the bootstrap with `handler`.
     static func function(_ name: String, handler: String? = nil, timeout: Duration = .seconds(3),
-                         environment: [String: String] = [:]) -> FunctionDefinition {
+                         environment: [String: String] = [:], taskRoot: String = NSTemporaryDirectory()) -> FunctionDefinition {
         FunctionDefinition(name: name, executable: bootstrap, handler: handler ?? name,
-                           taskRoot: NSTemporaryDirectory(), timeout: timeout, environment: environment)
+                           taskRoot: taskRoot, timeout: timeout, environment: environment)
     }
 
     init(_ functions: [FunctionDefinition], configure: (inout EmulatorOptions) -> Void = { _ in }) async throws {

@@ -21,7 +21,7 @@ public enum FunctionEvent {
         if let records = document["Records"]?.array, records.first?["eventSource"]?.string == "aws:sqs" {
             self = .sqs(records.enumerated().map { SQSRecord(index: $0, record: $1) })
         } else if let http = document["requestContext"]?["http"], http["method"]?.string != nil {
-            self = .http(try HTTPRequest(event: document))
+            self = .http(HTTPRequest(event: document))
         } else {
             self = .direct(document)
         }
@@ -38,9 +38,11 @@ public struct HTTPRequest {
     public let headers: [String: String]
     /// The body, base64-decoded when `isBase64Encoded`.
     public let body: [UInt8]
+    /// Why the body could not be read (an `isBase64Encoded` body that is not base64): a 400 to answer with.
+    public let bodyError: InputError?
 
-    /// Reads the request; an `isBase64Encoded` body that is not base64 is an ``InputError``.
-    public init(event: JSONValue) throws(InputError) {
+    /// Reads the request.
+    public init(event: JSONValue) {
         let http = event["requestContext"]?["http"]
         method = (http?["method"]?.string ?? "").uppercased()
         path = event["rawPath"]?.string ?? http?["path"]?.string ?? "/"
@@ -51,10 +53,12 @@ public struct HTTPRequest {
         self.headers = headers
         let text = event["body"]?.string ?? ""
         if event["isBase64Encoded"]?.bool == true {
-            guard let decoded = Base64.decode(text) else { throw InputError("the request body is marked isBase64Encoded but is not valid base64") }
-            body = decoded
+            let decoded = Base64.decode(text)
+            body = decoded ?? []
+            bodyError = decoded == nil ? InputError("the request body is marked isBase64Encoded but is not valid base64") : nil
         } else {
             body = Array(text.utf8)
+            bodyError = nil
         }
     }
 }

@@ -79,6 +79,7 @@ public struct EmbedHandler: LambdaHandler {
         guard request.method == "POST" else {
             throw InputError(status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use POST")
         }
+        if let error = request.bodyError { throw error }
         guard request.body.count <= limits.maxRequestBytes else {
             throw InputError(status: 413, code: "request_too_large",
                              message: "the request body has \(request.body.count) bytes; this function takes at most \(limits.maxRequestBytes)")
