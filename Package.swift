@@ -114,6 +114,11 @@ let package = Package(
             path: "Benchmarks/TokenizerBench"
         ),
         .executableTarget(
+            name: "flint-encoder-bench",
+            dependencies: ["Embedder", "FlintModel", "WordPiece", "CKernels"],
+            path: "Benchmarks/EncoderBench"
+        ),
+        .executableTarget(
             name: "flint-model-open-bench",
             dependencies: ["FlintModel", "WordPiece"],
             path: "Benchmarks/ModelOpenBench"

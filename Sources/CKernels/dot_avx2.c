@@ -80,3 +80,65 @@ void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, int lda, const
     for (; i < m; i++) one_row(a + (size_t)i * lda, n, k, w, ldw, out + (size_t)i * n);
 }
 #endif
+
+#if defined(__x86_64__)
+// Packed layout (see flint_pack_s8): a 32-byte load is 4 inputs of 8 output rows, so broadcasting 4 activation
+// bytes and multiplying lane-wise gives each lane one output's partial sum. R activation rows × C blocks of 8
+// outputs per tile; R and C are compile-time constants at every call, so the accumulators stay in registers.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void packed_tile(const int R, const int C, int n, int k, int group, const int8_t *a, const float *a_scales,
+                               const int8_t *wp, const float *w_scales, const float *bias, float *out, int j) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const int quads = k / 4, groups = k / group, group_quads = group / 4;
+    const int8_t *blocks = wp + (size_t)(j / 8) * quads * 32;
+    __m256 total[4][2];
+    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) total[r][c] = _mm256_setzero_ps();
+    for (int g = 0; g < groups; g++) {
+        __m256i sum[4][2];
+        for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) sum[r][c] = _mm256_setzero_si256();
+        for (int q = g * group_quads; q < (g + 1) * group_quads; q++) {
+            __m256i w[2];
+            for (int c = 0; c < C; c++) w[c] = _mm256_loadu_si256((const __m256i *)(blocks + ((size_t)c * quads + q) * 32));
+            for (int r = 0; r < R; r++) {
+                int32_t four;
+                __builtin_memcpy(&four, a + (size_t)r * k + q * 4, 4);
+                const __m256i x = _mm256_set1_epi32(four), magnitude = _mm256_abs_epi8(x);
+                for (int c = 0; c < C; c++) {
+                    __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w[c], x));
+                    sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(pairs, ones));
+                }
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const __m256 scale = _mm256_set1_ps(a_scales[(size_t)r * groups + g]);
+            for (int c = 0; c < C; c++) total[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[r][c]), scale, total[r][c]);
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        const __m256 ws = _mm256_loadu_ps(w_scales + j + c * 8);
+        const __m256 b = bias ? _mm256_loadu_ps(bias + j + c * 8) : _mm256_setzero_ps();
+        for (int r = 0; r < R; r++) _mm256_storeu_ps(out + (size_t)r * n + j + c * 8, _mm256_fmadd_ps(total[r][c], ws, b));
+    }
+}
+
+// Columns outermost: a 16-output strip of weights (16 × k bytes, at most 24 KB for k = 1536) stays in L1 while
+// every activation row passes over it, four rows at a time.
+__attribute__((target("avx2,fma")))
+void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
+                                 const int8_t *wp, const float *w_scales, const float *bias, float *out) {
+    const int groups = k / group;
+    for (int j = n0; j < n1; j += 16) {
+        const int C = n1 - j >= 16 ? 2 : 1;
+        int i = 0;
+#define FLINT_TILE(R)                                                                                              \
+        (C == 2 ? packed_tile(R, 2, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
+                              out + (size_t)i * n, j)                                                                  \
+                : packed_tile(R, 1, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
+                              out + (size_t)i * n, j))
+        for (; i + 4 <= m; i += 4) FLINT_TILE(4);
+        if (i + 2 <= m) { FLINT_TILE(2); i += 2; }
+        if (i < m) FLINT_TILE(1);
+#undef FLINT_TILE
+    }
+}
+#endif

@@ -6,8 +6,10 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define FLINT_MAX_THREADS 16
 
@@ -17,7 +19,46 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static int thread_count = 1;
 static unsigned long generation = 0;
-static int next_part = 0, parts_total = 0, parts_pending = 0;
+static int next_part = 0, parts_total = 0;
+// Written under the lock, also read without it by the spin phases below.
+static _Atomic unsigned long published = 0;
+static _Atomic int parts_pending = 0;
+
+// Waking a sleeping thread costs tens of microseconds on a virtual machine, more than a small layer's work, and
+// a forward pass hands out a job every few tens of microseconds. So a worker that finishes polls for the next job
+// for a short while before it sleeps, and the caller polls for completion before it waits. FLINT_SPIN_US sets
+// the window (default 200; 0 never spins).
+static long spin_nanoseconds = 200000;
+
+static long monotonic_nanoseconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)now.tv_sec * 1000000000L + now.tv_nsec;
+}
+
+static inline void relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/// Polls `done(argument)` for up to the spin window; returns whether it became true.
+static int spin_until(int (*done)(unsigned long), unsigned long argument) {
+    if (spin_nanoseconds <= 0) return 0;
+    long deadline = monotonic_nanoseconds() + spin_nanoseconds;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (done(argument)) return 1;
+            relax();
+        }
+        if (monotonic_nanoseconds() > deadline) return 0;
+    }
+}
+
+static int job_published(unsigned long seen) { return atomic_load_explicit(&published, memory_order_acquire) != seen; }
+static int parts_done(unsigned long unused) { (void)unused; return atomic_load_explicit(&parts_pending, memory_order_acquire) == 0; }
 static void (*job_function)(void *, int, int) = NULL;
 static void *job_argument = NULL;
 
@@ -39,6 +80,7 @@ static void *worker(void *unused) {
     (void)unused;
     unsigned long seen = 0;
     for (;;) {
+        spin_until(job_published, seen);
         pthread_mutex_lock(&lock);
         while (generation == seen || next_part >= parts_total) {
             if (generation != seen && next_part >= parts_total) seen = generation;
@@ -63,6 +105,8 @@ static void start_pool(void) {
     if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
     int quota = quota_cpus();
     if (quota > 0 && quota < cpus) cpus = quota;
+    const char *spin = getenv("FLINT_SPIN_US");
+    if (spin) spin_nanoseconds = atol(spin) * 1000L;
     const char *forced = getenv("FLINT_THREADS");
     if (forced && atoi(forced) > 0) cpus = atoi(forced);
     if (cpus > FLINT_MAX_THREADS) cpus = FLINT_MAX_THREADS;
@@ -93,6 +137,7 @@ void flint_parallel_for(int parts, void (*function)(void *, int, int), void *arg
     next_part = 1;  // the caller takes part 0
     parts_pending = parts - 1;
     generation++;
+    atomic_store_explicit(&published, generation, memory_order_release);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&lock);
     function(argument, 0, parts);
@@ -107,6 +152,7 @@ void flint_parallel_for(int parts, void (*function)(void *, int, int), void *arg
         parts_pending--;
         pthread_mutex_unlock(&lock);
     }
+    if (spin_until(parts_done, 0)) return;
     pthread_mutex_lock(&lock);
     while (parts_pending > 0) pthread_cond_wait(&finished, &lock);
     pthread_mutex_unlock(&lock);

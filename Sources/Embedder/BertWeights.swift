@@ -6,6 +6,8 @@ struct Linear {
     let outputs: Int
     let inputs: Int
     let weight: UnsafeBufferPointer<Int8>?
+    /// Whether `weight` is in the kernels' packed layout (current files) or row-major (older ones).
+    let packed: Bool
     let scales: UnsafeBufferPointer<Float>?
     let bias: UnsafeBufferPointer<Float>
     let floats: [Float]?
@@ -79,10 +81,11 @@ struct BertWeights {
         func linear(_ prefix: String, outputs: Int, inputs: Int) throws(ModelFileError) -> Linear {
             let name = prefix + ".weight"
             _ = try shape(name, [outputs, inputs])
-            if needsInt8 && model.int8(name) == nil {
+            let packed = model.packedInt8(name)
+            if needsInt8 && model.int8(name) == nil && packed == nil {
                 throw ModelFileError("model: tensor \(name) is f32; the int8 path needs a quantized model (or use the f32 reference path)")
             }
-            return Linear(outputs: outputs, inputs: inputs, weight: model.int8(name), scales: model.scales(name),
+            return Linear(outputs: outputs, inputs: inputs, weight: packed ?? model.int8(name), packed: packed != nil, scales: model.scales(name),
                           bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
         }
         func norm(_ prefix: String) throws(ModelFileError) -> LayerNormWeights {

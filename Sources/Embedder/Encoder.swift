@@ -258,6 +258,18 @@ public final class Encoder {
         switch precision {
         case .int8:
             if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
+            if layer.packed {
+                quantized.withUnsafeBufferPointer { q in
+                    activationScales.withUnsafeBufferPointer { s in
+                        out.withUnsafeMutableBufferPointer { o in
+                            flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
+                                                   q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
+                                                   layer.bias.baseAddress, o.baseAddress)
+                        }
+                    }
+                }
+                return
+            }
             quantized.withUnsafeBufferPointer { q in
                 activationScales.withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { o in

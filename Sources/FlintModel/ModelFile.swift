@@ -168,7 +168,12 @@ public final class ModelFile: @unchecked Sendable {
                 throw ModelFileError("tensor \(name): data (offset \(dataStart), length \(dataLength)) lies outside the data section")
             }
             let rows = elements / shape[rank - 1]
-            let expectedScales = type == .int8 ? rows : 0
+            if type == .int8Packed {
+                guard rank == 2, shape[0] % 8 == 0, shape[1] % 4 == 0 else {
+                    throw ModelFileError("tensor \(name): packed int8 needs 2 dimensions, rows a multiple of 8 and columns of 4, not \(shape)")
+                }
+            }
+            let expectedScales = type.isQuantized ? rows : 0
             guard scaleCount == UInt64(expectedScales) else {
                 throw ModelFileError("tensor \(name): \(scaleCount) scales for \(expectedScales) rows")
             }
@@ -223,26 +228,41 @@ public final class ModelFile: @unchecked Sendable {
         return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Float.self), count: tensor.elementCount)
     }
 
-    /// The int8 data of a quantized tensor.
+    /// The int8 data of a quantized tensor stored row-major (nil for f32 and packed tensors).
     public func int8(_ name: String) -> UnsafeBufferPointer<Int8>? {
         guard let tensor = tensors[name], tensor.dataType == .int8 else { return nil }
         return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self), count: tensor.elementCount)
     }
 
-    /// The per-row scales of a quantized tensor.
+    /// The int8 data of a tensor stored in the kernels' packed layout (nil for others).
+    public func packedInt8(_ name: String) -> UnsafeBufferPointer<Int8>? {
+        guard let tensor = tensors[name], tensor.dataType == .int8Packed else { return nil }
+        return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self), count: tensor.elementCount)
+    }
+
+    /// The per-row scales of a quantized tensor (row-major or packed).
     public func scales(_ name: String) -> UnsafeBufferPointer<Float>? {
-        guard let tensor = tensors[name], tensor.dataType == .int8 else { return nil }
+        guard let tensor = tensors[name], tensor.dataType.isQuantized else { return nil }
         return UnsafeBufferPointer(start: (base + dataOffset + tensor.scaleOffset).assumingMemoryBound(to: Float.self), count: tensor.scaleCount)
     }
 
     /// Any tensor as f32 (int8 rows multiplied by their scales): for reference paths and tests, not the hot path.
     public func dequantized(_ name: String) -> [Float]? {
         if let values = floats(name) { return Array(values) }
-        guard let tensor = tensors[name], let values = int8(name), let scales = scales(name) else { return nil }
+        guard let tensor = tensors[name], let scales = scales(name) else { return nil }
         var out = [Float](repeating: 0, count: tensor.elementCount)
-        for row in 0..<tensor.rowCount {
-            for column in 0..<tensor.rowLength {
-                out[row * tensor.rowLength + column] = Float(values[row * tensor.rowLength + column]) * scales[row]
+        if let values = int8(name) {
+            for row in 0..<tensor.rowCount {
+                for column in 0..<tensor.rowLength {
+                    out[row * tensor.rowLength + column] = Float(values[row * tensor.rowLength + column]) * scales[row]
+                }
+            }
+        } else if let values = packedInt8(name) {
+            for row in 0..<tensor.rowCount {
+                for column in 0..<tensor.rowLength {
+                    let index = PackedLayout.index(row: row, column: column, columns: tensor.rowLength)
+                    out[row * tensor.rowLength + column] = Float(values[index]) * scales[row]
+                }
             }
         }
         return out

@@ -87,9 +87,14 @@ public enum Quantizer {
                 throw ModelFileError("model.safetensors: tensor \(source) has a non-finite value at element \(bad)")
             }
             if quantized && !float32 {
-                let (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1])
-                payloads.append(TensorPayload(name: name, dataType: .int8, shape: shape, data: data, scales: scales))
-                report.tensors.append(.init(name: name, shape: shape, dataType: .int8, storedBytes: data.count + scales.count * 4, relativeError: error))
+                var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1])
+                // Linear weights go in the kernels' packed layout when their shape allows (every BERT size does);
+                // embedding tables stay row-major, since they are read a row at a time.
+                let packs = name.hasPrefix("encoder.") && PackedLayout.fits(shape)
+                if packs { data = PackedLayout.pack(data, rows: shape[0], columns: shape[1]) }
+                let type: TensorInfo.DataType = packs ? .int8Packed : .int8
+                payloads.append(TensorPayload(name: name, dataType: type, shape: shape, data: data, scales: scales))
+                report.tensors.append(.init(name: name, shape: shape, dataType: type, storedBytes: data.count + scales.count * 4, relativeError: error))
             } else {
                 var data: [UInt8] = []
                 data.reserveCapacity(values.count * 4)

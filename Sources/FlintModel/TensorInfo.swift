@@ -3,10 +3,17 @@ public struct TensorInfo: Sendable, Equatable {
     /// Element types.
     public enum DataType: UInt32, Sendable {
         case float32 = 0
+        /// int8 rows, row-major, one f32 scale per row.
         case int8 = 1
+        /// int8 with one f32 scale per row, in the kernels' packed layout (blocks of 8 rows, 4 inputs of each
+        /// row back to back; see `flint_pack_s8`): 2-D, rows % 8 == 0, columns % 4 == 0.
+        case int8Packed = 2
 
         var size: Int { self == .float32 ? 4 : 1 }
-        var name: String { self == .float32 ? "f32" : "i8" }
+        /// Short name for listings: f32, i8, i8p.
+        public var name: String { ["f32", "i8", "i8p"][Int(rawValue)] }
+        /// Whether values are int8 with per-row scales.
+        public var isQuantized: Bool { self != .float32 }
     }
 
     /// The checkpoint's name, e.g. `encoder.layer.0.attention.self.query.weight`.

@@ -17,7 +17,7 @@ struct InspectCommand: ParsableCommand {
         print(String(decoding: file.metadata.jsonBytes, as: UTF8.self))
         for name in file.tensorNames {
             let tensor = file.tensors[name]!
-            print("  \(name)  \(tensor.dataType == .int8 ? "i8" : "f32")  \(tensor.shape)  \(tensor.dataLength + tensor.scaleCount * 4) B")
+            print("  \(name)  \(tensor.dataType.name)  \(tensor.shape)  \(tensor.dataLength + tensor.scaleCount * 4) B")
         }
     }
 }

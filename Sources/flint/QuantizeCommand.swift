@@ -25,12 +25,12 @@ struct QuantizeCommand: ParsableCommand {
         let modelName = name ?? (folder.lastPathComponent == "model" ? folder.deletingLastPathComponent().lastPathComponent : folder.lastPathComponent)
         let (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32)
         try ModelWriter.write(bytes, to: output)
-        let quantized = report.tensors.filter { $0.dataType == .int8 }
+        let quantized = report.tensors.filter { $0.dataType.isQuantized }
         let worst = quantized.max { $0.relativeError < $1.relativeError }
         let mean = quantized.map(\.relativeError).reduce(0, +) / Double(max(1, quantized.count))
-        for tensor in report.tensors where verbose || tensor.dataType == .int8 {
-            print("  \(tensor.name) \(tensor.shape) \(tensor.dataType == .int8 ? "i8" : "f32") \(tensor.storedBytes) B"
-                + (tensor.dataType == .int8 ? String(format: ", relative error %.5f", tensor.relativeError) : ""))
+        for tensor in report.tensors where verbose || tensor.dataType.isQuantized {
+            print("  \(tensor.name) \(tensor.shape) \(tensor.dataType.name) \(tensor.storedBytes) B"
+                + (tensor.dataType.isQuantized ? String(format: ", relative error %.5f", tensor.relativeError) : ""))
         }
         print("flint quantize: \(output): \(report.fileBytes) bytes (\(String(format: "%.2f", Double(report.fileBytes) / 1e6)) MB) "
             + "from \(report.sourceBytes) bytes of weights; \(report.tensors.count) tensors, \(quantized.count) int8")

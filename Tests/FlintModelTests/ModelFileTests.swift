@@ -22,7 +22,8 @@ import WordPiece
             let worst = zip(restored, values).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= tolerance, "\(name): worst error \(worst)")
         }
-        #expect(model.int8("encoder.layer.0.attention.self.query.weight") != nil)
+        #expect(model.packedInt8("encoder.layer.0.attention.self.query.weight") != nil)
+        #expect(model.int8("embeddings.word_embeddings.weight") != nil)
         #expect(model.floats("encoder.layer.0.attention.self.query.bias") != nil)
         #expect(model.metadata["hiddenSize"]?.integer == 16)
         #expect(model.metadata["pooling"] == .string("mean"))
@@ -136,7 +137,7 @@ import WordPiece
         #expect(model.tensors["embeddings.word_embeddings.weight"]?.shape == [30522, 384])
         #expect(model.metadata["maxSequenceLength"]?.integer == 256)
         #expect(model.metadata["normalize"] == .bool(true))
-        #expect(report.tensors.filter { $0.dataType == .int8 }.allSatisfy { $0.relativeError < 0.03 })
+        #expect(report.tensors.filter { $0.dataType.isQuantized }.allSatisfy { $0.relativeError < 0.03 })
         #expect(bytes.count < 24_000_000)
         #expect(try model.tokenizer().encode("Hello, world!").ids == [101, 7592, 1010, 2088, 999, 102])
     }

@@ -74,6 +74,70 @@ import Testing
         #expect(mismatches == 0, "\(mismatches) outputs differ (threads: \(flint_thread_count()))")
     }
 
+    @Test func packingRoundTrips() {
+        let (n, k) = (16, 12)
+        let w = (0..<(n * k)).map { Int8(truncatingIfNeeded: $0 * 7 % 255 - 127) }
+        var packed = [Int8](repeating: 0, count: n * k), back = packed
+        flint_pack_s8(Int32(n), Int32(k), w, &packed)
+        flint_unpack_s8(Int32(n), Int32(k), packed, &back)
+        #expect(back == w)
+        // Row 9, inputs 4…7: block 1, quad 1, row 1 of the block.
+        #expect(Array(packed[(((1 * 3 + 1) * 8 + 1) * 4)..<(((1 * 3 + 1) * 8 + 1) * 4 + 4)]) == Array(w[(9 * k + 4)..<(9 * k + 8)]))
+    }
+
+    /// The packed kernels, and the row-major layer, against the exact value: they share the int32 group sums, so
+    /// only float rounding order may differ, bounded by the size of the terms.
+    @Test func packedLinearMatchesRowMajorOnEveryPath() {
+        var generator = Generator(state: 13)
+        let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [(1, 8, 4, 4), (3, 16, 64, 32), (5, 24, 128, 64), (4, 384, 384, 64),
+                                                             (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0)]
+        var checked = 0
+        for path in [FLINT_KERNEL_SCALAR] + Self.paths where flint_kernel_supported(path) != 0 {
+            for (m, n, k, group) in shapes {
+                let a = (0..<(m * k)).map { _ in generator.int8() }
+                var w = (0..<(n * k)).map { _ in generator.int8() }
+                for index in stride(from: 0, to: w.count, by: 5) { w[index] = index % 2 == 0 ? 127 : -127 }
+                let groups = group == 0 ? 1 : k / group
+                let aScales = (0..<(m * groups)).map { _ in Float(generator.next() % 1000 + 1) / 50_000 }
+                let wScales = (0..<n).map { _ in Float(generator.next() % 1000 + 1) / 90_000 }
+                let bias = (0..<n).map { _ in Float(Int(generator.next() % 200) - 100) / 100 }
+                // The exact value (in Double) and the size of its terms, which bounds any float summation order's error.
+                let size = group == 0 ? k : group
+                var exact = [Double](repeating: 0, count: m * n), magnitude = exact
+                for i in 0..<m {
+                    for j in 0..<n {
+                        for g in 0..<groups {
+                            var sum = 0
+                            for kk in (g * size)..<((g + 1) * size) { sum += Int(a[i * k + kk]) * Int(w[j * k + kk]) }
+                            let term = Double(sum) * Double(aScales[i * groups + g]) * Double(wScales[j])
+                            exact[i * n + j] += term
+                            magnitude[i * n + j] += abs(term)
+                        }
+                        exact[i * n + j] += Double(bias[j])
+                        magnitude[i * n + j] += abs(Double(bias[j]))
+                    }
+                }
+                func close(_ got: [Float]) -> Bool {
+                    (0..<(m * n)).allSatisfy { abs(Double(got[$0]) - exact[$0]) <= magnitude[$0] * 2e-6 + 1e-7 }
+                }
+                var rowMajor = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
+                flint_linear_s8(Int32(m), Int32(n), Int32(k), Int32(size), a, aScales, w, wScales, bias, &rowMajor, &scratch)
+                #expect(close(rowMajor))
+                var packed = [Int8](repeating: 0, count: n * k)
+                flint_pack_s8(Int32(n), Int32(k), w, &packed)
+                var got = [Float](repeating: .nan, count: m * n)
+                flint_linear_s8_packed_path(path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &got)
+                #expect(close(got), "\(String(cString: flint_kernel_name(path))) m=\(m) n=\(n) k=\(k) group=\(group)")
+                // The threaded entry point (on the selected path) agrees too.
+                var threaded = [Float](repeating: .nan, count: m * n)
+                flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+                #expect(close(threaded))
+                checked += 1
+            }
+        }
+        #expect(checked >= 2 * shapes.count, "the scalar and at least one SIMD packed path ran")
+    }
+
     @Test func groupedLinearEqualsSumOfGroups() {
         // k = 128 in groups of 32: each group's sum is scaled by its own activation scale.
         let (m, n, k, group) = (3, 8, 128, 32)

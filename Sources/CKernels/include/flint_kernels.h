@@ -44,6 +44,24 @@ void flint_gemm_s8_i32_strided(flint_kernel_path path, int m, int n, int k, cons
 void flint_linear_s8(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *w,
                      const float *w_scales, const float *bias, float *out, int32_t *scratch);
 
+/// Packed weights: the layout the model file stores linear layers in, so that one vector load holds four inputs
+/// of eight output rows and the sums land one output per lane (no horizontal adds). Rows come in blocks of 8;
+/// within block b, for each quad q of 4 consecutive inputs, the 8 rows' 4 bytes follow each other:
+/// packed[((b * (k / 4) + q) * 8 + r) * 4 + t] = w[(b * 8 + r) * k + q * 4 + t]. Needs n % 8 == 0 and k % 4 == 0.
+void flint_pack_s8(int n, int k, const int8_t *w, int8_t *packed);
+/// The inverse of flint_pack_s8.
+void flint_unpack_s8(int n, int k, const int8_t *packed, int8_t *w);
+
+/// flint_linear_s8 over packed weights, without scratch: each group's int32 sums are scaled inside the kernel.
+/// `group` must divide k and be a multiple of 4 (else one group of k). Same result as flint_linear_s8 on the
+/// unpacked weights up to float rounding order. Threads split the output columns.
+void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *wp,
+                            const float *w_scales, const float *bias, float *out);
+/// The same on one given path (for tests), one thread, over output columns [n0, n1) (multiples of 8).
+void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, int n1, int k, int group, const int8_t *a,
+                                 const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
+                                 float *out);
+
 /// Dynamic per-row quantization: scales[i] = max|x_i| / 127, q = round(x / scale) in [-127, 127].
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales);
 
