@@ -75,7 +75,7 @@ let package = Package(
             name: "Functions",
             dependencies: ["LambdaRuntime", "FlintJSON", "Embedder", "FlintModel", "WordPiece"],
             path: "functions",
-            exclude: ["echo/function.json", "probe/function.json", "embed/function.json"],
+            exclude: ["echo/function.json", "probe/function.json", "embed/function.json", "search/function.json", "search/corpus.jsonl", "classify/function.json"],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -9,5 +9,7 @@ public enum FunctionRegistry {
         "echo": { _ in EchoHandler() },
         "probe": { _ in ProbeHandler() },
         "embed": EmbedHandler.make,
+        "search": SearchHandler.make,
+        "classify": ClassifyHandler.make,
     ])
 }

@@ -70,3 +70,30 @@ public final class EmbeddingModel: Sendable {
         encoder.withLock { $0.embed(batch: sequences, normalize: normalize) }
     }
 }
+
+extension EmbeddingModel {
+    /// Tokenizes a request's texts under the limits: a text over the model's token limit is refused unless the
+    /// request asks to truncate; the request's total may not exceed `maxTotalTokens`. Counts tokens, texts and
+    /// truncations into `measured`.
+    func tokenize(_ request: EmbeddingRequest, limits: InputLimits, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
+        var sequences: [[Int32]] = []
+        sequences.reserveCapacity(request.inputs.count)
+        var total = 0
+        for (index, text) in request.inputs.enumerated() {
+            let (ids, truncated) = tokenize(text, truncate: request.truncate)
+            guard let ids else {
+                let name = request.inputs.count == 1 ? "input" : "input[\(index)]"
+                throw InputError("\(name) has more than \(maxTokens) tokens, the model's limit; send \"truncate\": true to cut it")
+            }
+            total += ids.count
+            guard total <= limits.maxTotalTokens else {
+                throw InputError("the request has more than \(limits.maxTotalTokens) tokens in all, this function's limit")
+            }
+            if truncated { measured.truncations += 1 }
+            sequences.append(ids)
+        }
+        measured.tokens += total
+        measured.batchSize += sequences.count
+        return sequences
+    }
+}

@@ -79,6 +79,26 @@ public struct SQSRecord {
     }
 }
 
+/// The checks every HTTP route makes before reading its body: path, method, a readable body within the limit.
+enum HTTPRoute {
+    /// Throws the 404, 405, 400 or 413 a request gets when it is not a POST to one of `paths` with an acceptable body.
+    static func check(_ request: HTTPRequest, paths: [String], limits: InputLimits) throws(InputError) {
+        var path = request.path
+        if path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        guard paths.contains(path) else {
+            throw InputError(status: 404, code: "not_found", message: "no route for \(request.path); POST \(paths.joined(separator: " or "))")
+        }
+        guard request.method == "POST" else {
+            throw InputError(status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use POST")
+        }
+        if let error = request.bodyError { throw error }
+        guard request.body.count <= limits.maxRequestBytes else {
+            throw InputError(status: 413, code: "request_too_large",
+                             message: "the request body has \(request.body.count) bytes; this function takes at most \(limits.maxRequestBytes)")
+        }
+    }
+}
+
 /// Writes API Gateway / Function URL responses: status, headers and a JSON body carried as a string.
 public enum HTTPResponse {
     /// Appends `{"statusCode": status, "headers": {...}, "body": body, "isBase64Encoded": false}`.

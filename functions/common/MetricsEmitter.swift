@@ -16,6 +16,8 @@ public struct InvocationMetrics: Sendable {
     public var tokenizeMilliseconds = 0.0
     /// Milliseconds in the encoder's forward passes.
     public var forwardMilliseconds = 0.0
+    /// Milliseconds scoring an index (search) or labels (classify); 0 for embed.
+    public var searchMilliseconds = 0.0
     /// Milliseconds for the whole invocation (parse to response written).
     public var totalMilliseconds = 0.0
     /// Tokens embedded, `[CLS]`/`[SEP]` included.
@@ -36,12 +38,12 @@ public struct InvocationMetrics: Sendable {
 /// first invocation after the interval ends (no timer thread: an idle environment emits nothing).
 ///
 /// Metrics (namespace from function.json's `metrics.namespace`, default `Flint`; dimensions FunctionName and
-/// Model): TokenizeTime, ForwardTime, TotalTime (ms), Tokens, BatchSize, Truncations, Rejected, ColdStart (1 on the
+/// Model): TokenizeTime, ForwardTime, SearchTime, TotalTime (ms), Tokens, BatchSize, Truncations, Rejected, ColdStart (1 on the
 /// environment's first invocation), Invocations. Properties: ModelVersion and, per invocation, requestId. Never
 /// any input text.
 public final class MetricsEmitter: Sendable {
     private static let metrics: [(name: String, unit: String)] = [
-        ("TokenizeTime", "Milliseconds"), ("ForwardTime", "Milliseconds"), ("TotalTime", "Milliseconds"),
+        ("TokenizeTime", "Milliseconds"), ("ForwardTime", "Milliseconds"), ("SearchTime", "Milliseconds"), ("TotalTime", "Milliseconds"),
         ("Tokens", "Count"), ("BatchSize", "Count"), ("Truncations", "Count"), ("Rejected", "Count"),
         ("ColdStart", "Count"), ("Invocations", "Count"),
     ]
@@ -78,7 +80,7 @@ public final class MetricsEmitter: Sendable {
     public func record(_ invocation: InvocationMetrics, requestID: String) {
         let now = Self.nowMilliseconds()
         let line: [UInt8]? = state.withLock { state in
-            let values = [invocation.tokenizeMilliseconds, invocation.forwardMilliseconds, invocation.totalMilliseconds,
+            let values = [invocation.tokenizeMilliseconds, invocation.forwardMilliseconds, invocation.searchMilliseconds, invocation.totalMilliseconds,
                           Double(invocation.tokens), Double(invocation.batchSize), Double(invocation.truncations),
                           Double(invocation.rejected), state.coldStart ? 1 : 0, 1]
             state.coldStart = false

@@ -71,19 +71,7 @@ public struct EmbedHandler: LambdaHandler {
     // MARK: - Event shapes
 
     private func serve(_ request: HTTPRequest, context: LambdaContext, measured: inout InvocationMetrics, into response: inout [UInt8]) throws(InputError) {
-        var path = request.path
-        if path.count > 1, path.hasSuffix("/") { path.removeLast() }
-        guard path == "/embeddings" || path == "/v1/embeddings" else {
-            throw InputError(status: 404, code: "not_found", message: "no route for \(request.path); POST /v1/embeddings or /embeddings")
-        }
-        guard request.method == "POST" else {
-            throw InputError(status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use POST")
-        }
-        if let error = request.bodyError { throw error }
-        guard request.body.count <= limits.maxRequestBytes else {
-            throw InputError(status: 413, code: "request_too_large",
-                             message: "the request body has \(request.body.count) bytes; this function takes at most \(limits.maxRequestBytes)")
-        }
+        try HTTPRoute.check(request, paths: ["/embeddings", "/v1/embeddings"], limits: limits)
         let document: JSONValue
         do { document = try JSONValue(parsing: request.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
         let parsed = try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions)
@@ -95,7 +83,7 @@ public struct EmbedHandler: LambdaHandler {
     private func embed(_ request: EmbeddingRequest, context: LambdaContext, measured: inout InvocationMetrics, into response: inout [UInt8]) throws(InputError) {
         logInputs(request.inputs, context: context)
         var stopwatch = Stopwatch()
-        let sequences = try tokenize(request, measured: &measured)
+        let sequences = try model.tokenize(request, limits: limits, measured: &measured)
         measured.tokenizeMilliseconds = stopwatch.lap()
         let vectors = model.embed(sequences, normalize: request.normalize)
         measured.forwardMilliseconds = stopwatch.lap()
@@ -110,7 +98,7 @@ public struct EmbedHandler: LambdaHandler {
             do {
                 let request = try Self.request(from: record, limits: limits, model: model)
                 logInputs(request.inputs, context: context)
-                accepted.append((record, request, try tokenize(request, measured: &measured)))
+                accepted.append((record, request, try model.tokenize(request, limits: limits, measured: &measured)))
             } catch {
                 context.logger.warn("SQS message \(record.messageID) refused: \(error.message)")
                 failed.append(record)
@@ -178,28 +166,6 @@ public struct EmbedHandler: LambdaHandler {
     }
 
     // MARK: - Shared steps
-
-    private func tokenize(_ request: EmbeddingRequest, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
-        var sequences: [[Int32]] = []
-        sequences.reserveCapacity(request.inputs.count)
-        var total = 0
-        for (index, text) in request.inputs.enumerated() {
-            let (ids, truncated) = model.tokenize(text, truncate: request.truncate)
-            guard let ids else {
-                let name = request.inputs.count == 1 ? "input" : "input[\(index)]"
-                throw InputError("\(name) has more than \(model.maxTokens) tokens, the model's limit; send \"truncate\": true to cut it")
-            }
-            total += ids.count
-            guard total <= limits.maxTotalTokens else {
-                throw InputError("the request has more than \(limits.maxTotalTokens) tokens in all, this function's limit")
-            }
-            if truncated { measured.truncations += 1 }
-            sequences.append(ids)
-        }
-        measured.tokens += total
-        measured.batchSize += sequences.count
-        return sequences
-    }
 
     private func writeResponse(_ vectors: [[Float]], tokens: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8]) {
         out.reserveCapacity(out.count + vectors.count * (model.dimensions * 12 + 64) + 128)

@@ -1,0 +1,193 @@
+import FlintJSON
+import LambdaRuntime
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Zero-shot classification by embedding similarity: each label is described by a sentence, and a text gets the
+/// label whose description embeds closest to it.
+///
+/// Request (direct, or the JSON body of `POST /classify`): `{"input": "text" | ["text", ...], "labels": [...] |
+/// {"label": "description", ...}}`. Labels given as names are described with function.json's `template`
+/// (default `This text is about {}.`). Without `labels`, function.json's `labels` apply (their embeddings are
+/// computed once, on first use, and kept). Answer: `{"results": [{"index", "label", "scores": [{"label",
+/// "score", "similarity"}]}], "model", "usage"}` with scores a softmax of the cosine similarities at
+/// `temperature` (default 0.05), best first.
+public struct ClassifyHandler: LambdaHandler {
+    /// A label and the sentence that describes it.
+    public struct Label: Sendable, Equatable {
+        /// What is returned.
+        public let name: String
+        /// What is embedded.
+        public let description: String
+    }
+
+    let model: EmbeddingModel
+    let limits: InputLimits
+    let configuredLabels: [Label]
+    let template: String
+    let temperature: Float
+    let metrics: MetricsEmitter
+    private let cache = LabelCache()
+
+    /// The configured labels' embeddings, computed on first use (not at init: that would lengthen every cold start).
+    final class LabelCache: Sendable {
+        let vectors = Mutex<[[Float]]?>(nil)
+    }
+
+    static let fields: Set<String> = ["input", "labels", "truncate"]
+
+    /// Builds the handler from function.json (`labels`, `template`, `temperature`, `limits`, `metrics`).
+    public init(model: EmbeddingModel, configuration: FunctionConfiguration, functionName: String) throws {
+        self.model = model
+        self.limits = try InputLimits(configuration: configuration)
+        self.template = try configuration.string("template", default: "This text is about {}.")
+        guard template.contains("{}") else { throw ConfigurationError("function.json: template must contain {} where the label goes") }
+        self.temperature = Float(try configuration.number("temperature", default: 0.05, minimum: 0.0001))
+        self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
+        if let labels = configuration.value("labels"), labels != .null {
+            do { configuredLabels = try Self.labels(from: labels, template: template) } catch {
+                throw ConfigurationError("function.json: labels: \(error.message)")
+            }
+        } else {
+            configuredLabels = []
+        }
+    }
+
+    /// The registry's factory.
+    public static func make(_ context: HandlerInitContext) throws -> any LambdaHandler {
+        let root = context.function.taskRoot
+        let configuration = try FunctionConfiguration.load(taskRoot: root)
+        let model = try EmbeddingModel(path: EmbeddingModel.path(configuration: configuration, taskRoot: root))
+        return try ClassifyHandler(model: model, configuration: configuration, functionName: context.function.name)
+    }
+
+    /// Labels from a JSON array of names or an object of name → description.
+    static func labels(from value: JSONValue, template: String) throws(InputError) -> [Label] {
+        var labels: [Label] = []
+        if let names = value.array {
+            for (index, name) in names.enumerated() {
+                guard let text = name.string, !text.isEmpty else { throw InputError("labels[\(index)] must be a non-empty string") }
+                labels.append(Label(name: text, description: template.replacing("{}", with: text)))
+            }
+        } else if let described = value.object {
+            for name in described.keys.sorted() {
+                guard let text = described[name]?.string, !text.isEmpty, !name.isEmpty else {
+                    throw InputError("labels.\(name) must be a non-empty description string")
+                }
+                labels.append(Label(name: name, description: text))
+            }
+        } else {
+            throw InputError("\"labels\" must be an array of names or an object of name → description, not \(value.typeName)")
+        }
+        guard labels.count >= 2 else { throw InputError("\"labels\" needs at least two labels") }
+        guard labels.count <= 256 else { throw InputError("\"labels\" has \(labels.count) labels; at most 256") }
+        guard Set(labels.map(\.name)).count == labels.count else { throw InputError("\"labels\" names a label twice") }
+        return labels
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
+        var stopwatch = Stopwatch()
+        var measured = InvocationMetrics()
+        defer {
+            measured.totalMilliseconds = stopwatch.lap()
+            metrics.record(measured, requestID: context.requestID)
+        }
+        do {
+            switch try FunctionEvent(event) {
+            case .direct(let document):
+                try classify(document, measured: &measured, into: &response)
+            case .http(let request):
+                do throws(InputError) {
+                    try HTTPRoute.check(request, paths: ["/classify", "/v1/classify"], limits: limits)
+                    let document: JSONValue
+                    do { document = try JSONValue(parsing: request.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
+                    var body: [UInt8] = []
+                    try classify(document, measured: &measured, into: &body)
+                    HTTPResponse.write(status: 200, body: body, into: &response)
+                } catch {
+                    measured.rejected = 1
+                    response.removeAll(keepingCapacity: true)
+                    HTTPResponse.write(error, into: &response)
+                }
+            case .sqs:
+                throw InputError("the classify function answers direct and HTTP invocations, not SQS batches")
+            }
+        } catch let error as InputError {
+            measured.rejected = 1
+            throw error.handlerError
+        }
+    }
+
+    /// Classifies the texts of a request (the shape `flint eval` also drives), writing the answer to `out`.
+    func classify(_ document: JSONValue, measured: inout InvocationMetrics, into out: inout [UInt8]) throws(InputError) {
+        guard let members = document.object else { throw InputError("the request must be a JSON object with an \"input\" field") }
+        if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
+            throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
+        }
+        let request = try EmbeddingRequest(.object(["input": members["input"] ?? .null, "truncate": members["truncate"] ?? .null]),
+                                           limits: limits, modelName: model.name, dimensions: model.dimensions)
+        let requested = try members["labels"].flatMap { $0 == .null ? nil : $0 }.map { value throws(InputError) in
+            try Self.labels(from: value, template: template)
+        }
+        let labels = requested ?? configuredLabels
+        guard !labels.isEmpty else { throw InputError("\"labels\" is required: this function has no labels configured") }
+
+        var stopwatch = Stopwatch()
+        var sequences = try model.tokenize(request, limits: limits, measured: &measured)
+        let cached = requested == nil ? cache.vectors.withLock { $0 } : nil
+        if cached == nil {
+            for label in labels { sequences.append(model.tokenize(label.description, truncate: true).ids ?? []) }
+        }
+        measured.tokenizeMilliseconds = stopwatch.lap()
+        // Texts and label descriptions in one packed pass.
+        let vectors = model.embed(sequences, normalize: true)
+        measured.forwardMilliseconds = stopwatch.lap()
+        let texts = Array(vectors.prefix(request.inputs.count))
+        let labelVectors = cached ?? Array(vectors.suffix(labels.count))
+        if requested == nil, cached == nil { cache.vectors.withLock { $0 = labelVectors } }
+
+        out.append(contentsOf: #"{"results":["#.utf8)
+        for (index, vector) in texts.enumerated() {
+            let similarities = labelVectors.map { label in zip(vector, label).reduce(Float(0)) { $0 + $1.0 * $1.1 } }
+            let scores = Self.softmax(similarities.map { $0 / temperature })
+            let order = labels.indices.sorted { scores[$0] > scores[$1] }
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"index":"#.utf8)
+            JSONText.appendNumber(Double(index), to: &out)
+            out.append(contentsOf: #","label":"#.utf8)
+            JSONText.appendString(labels[order[0]].name, to: &out)
+            out.append(contentsOf: #","scores":["#.utf8)
+            for (rank, label) in order.enumerated() {
+                if rank > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: #"{"label":"#.utf8)
+                JSONText.appendString(labels[label].name, to: &out)
+                out.append(contentsOf: #","score":"#.utf8)
+                JSONText.appendFloat(scores[label], to: &out)
+                out.append(contentsOf: #","similarity":"#.utf8)
+                JSONText.appendFloat(similarities[label], to: &out)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(contentsOf: "]}".utf8)
+        }
+        measured.searchMilliseconds = stopwatch.lap()
+        out.append(contentsOf: #"],"model":"#.utf8)
+        JSONText.appendString(model.name, to: &out)
+        out.append(contentsOf: #","usage":{"prompt_tokens":"#.utf8)
+        JSONText.appendNumber(Double(measured.tokens), to: &out)
+        out.append(contentsOf: "}}".utf8)
+    }
+
+    static func softmax(_ values: [Float]) -> [Float] {
+        let largest = values.max() ?? 0
+        let exponentials = values.map { expf($0 - largest) }
+        let total = exponentials.reduce(0, +)
+        return exponentials.map { $0 / total }
+    }
+}
