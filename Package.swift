@@ -99,7 +99,7 @@ let package = Package(
         // The developer CLI: `flint emulate`, `flint bench`, `flint quantize`, `flint inspect`, `flint tokenize`.
         .executableTarget(
             name: "flint",
-            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "Embedder",
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "Embedder", "Functions", "LambdaRuntime",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
