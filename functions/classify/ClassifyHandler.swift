@@ -34,6 +34,7 @@ public struct ClassifyHandler: LambdaHandler {
     let template: String
     let temperature: Float
     let metrics: MetricsEmitter
+    let drift: DriftMonitor?
     private let cache = LabelCache()
 
     /// The configured labels' embeddings, computed on first use (not at init: that would lengthen every cold start).
@@ -51,6 +52,7 @@ public struct ClassifyHandler: LambdaHandler {
         guard template.contains("{}") else { throw ConfigurationError("function.json: template must contain {} where the label goes") }
         self.temperature = Float(try configuration.number("temperature", default: 0.05, minimum: 0.0001))
         self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
+        self.drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
         if let labels = configuration.value("labels"), labels != .null {
             do { configuredLabels = try Self.labels(from: labels, template: template) } catch {
                 throw ConfigurationError("function.json: labels: \(error.message)")
@@ -150,6 +152,7 @@ public struct ClassifyHandler: LambdaHandler {
         let vectors = model.embed(sequences, normalize: true)
         measured.forwardMilliseconds = stopwatch.lap()
         let texts = Array(vectors.prefix(request.inputs.count))
+        drift?.observe(Array(sequences.prefix(request.inputs.count)), vectors: texts)
         let labelVectors = cached ?? Array(vectors.suffix(labels.count))
         if requested == nil, cached == nil { cache.vectors.withLock { $0 = labelVectors } }
 

@@ -21,6 +21,7 @@ public struct EmbedHandler: LambdaHandler {
     let limits: InputLimits
     let sqsResults: SQSResults
     let metrics: MetricsEmitter
+    let drift: DriftMonitor?
 
     /// Builds the handler from the function's configuration (model, limits, metrics, SQS output).
     public init(model: EmbeddingModel, configuration: FunctionConfiguration, functionName: String) throws {
@@ -28,6 +29,7 @@ public struct EmbedHandler: LambdaHandler {
         self.limits = try InputLimits(configuration: configuration)
         self.sqsResults = SQSResults(rawValue: try configuration.string("results", in: "sqs", default: "return", allowed: ["return", "log"]))!
         self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
+        self.drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
     }
 
     /// The factory the registry uses: reads function.json from the task root and maps the model.
@@ -87,6 +89,7 @@ public struct EmbedHandler: LambdaHandler {
         measured.tokenizeMilliseconds = stopwatch.lap()
         let vectors = model.embed(sequences, normalize: request.normalize)
         measured.forwardMilliseconds = stopwatch.lap()
+        drift?.observe(sequences, vectors: vectors)
         writeResponse(vectors, tokens: sequences.reduce(0) { $0 + $1.count }, format: request.encodingFormat, into: &response)
     }
 
@@ -110,7 +113,9 @@ public struct EmbedHandler: LambdaHandler {
         var vectors = [[[Float]]](repeating: [], count: accepted.count)
         for choice in Set(accepted.map(\.request.normalize)) {
             let members = accepted.indices.filter { accepted[$0].request.normalize == choice }
-            let results = model.embed(members.flatMap { accepted[$0].sequences }, normalize: choice)
+            let sequences = members.flatMap { accepted[$0].sequences }
+            let results = model.embed(sequences, normalize: choice)
+            drift?.observe(sequences, vectors: results)
             var offset = 0
             for member in members {
                 let count = accepted[member].sequences.count

@@ -26,6 +26,7 @@ public struct SearchHandler: LambdaHandler {
     let defaultTopK: Int
     let maxTopK: Int
     let metrics: MetricsEmitter
+    let drift: DriftMonitor?
 
     static let fields: Set<String> = ["query", "top_k", "truncate"]
 
@@ -43,6 +44,7 @@ public struct SearchHandler: LambdaHandler {
         self.maxTopK = try configuration.integer("maxTopK", default: 100, minimum: 1)
         self.defaultTopK = min(try configuration.integer("topK", default: 5, minimum: 1), maxTopK)
         self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
+        self.drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
     }
 
     /// The registry's factory: function.json, the model and the index from the task root (or FLINT_MODEL / FLINT_INDEX).
@@ -116,6 +118,7 @@ public struct SearchHandler: LambdaHandler {
         measured.tokenizeMilliseconds = stopwatch.lap()
         let vectors = model.embed(sequences, normalize: true)
         measured.forwardMilliseconds = stopwatch.lap()
+        drift?.observe(sequences, vectors: vectors)
         let hits = vectors.map { search.search($0, top: topK) }
         measured.searchMilliseconds = stopwatch.lap()
 
