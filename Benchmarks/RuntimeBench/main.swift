@@ -1,11 +1,14 @@
 // flint-runtime-bench: cold start and warm round trip of a Lambda runtime, measured from the Runtime API's side.
 //
 // Plays a minimal Runtime API on loopback, spawns the runtime under test with posix_spawn, and measures:
-// spawn → first GET /next, spawn → first response (medians over --spawns), then --invocations sequential echo
-// invocations on one warm process (round-trip p50/p99, invocations/s) and the process's peak RSS.
-// Peers run in the same process, interleaved spawn by spawn, so machine drift hits every subject alike.
+// spawn → first GET /next, spawn → first response (medians over --spawns), then --invocations sequential
+// invocations on one warm process (round-trip p50/p99, invocations/s) and the process's peak RSS; with
+// --batch-event, also batch invocations (texts/s). Peers run in the same process, interleaved spawn by spawn and
+// invocation by invocation, so machine drift hits every subject alike.
 //
 //   swift run -c release flint-runtime-bench --bootstrap .build/lambda/bin/bootstrap [--python-ric]
+//   ... --handler embed --python-handler embed_handler.handler --event '{"input":"..."}' \
+//       --batch-event '{"input":[...32 texts...]}' --env FLINT_MODEL=... --env PEER_MODEL_DIR=...   (BENCHMARKS.md)
 import Foundation
 import Synchronization
 
@@ -219,6 +222,11 @@ var bootstrap = ".build/lambda/bin/bootstrap"
 var spawns = 21
 var invocations = 2000
 var withPythonRIC = false
+var handler = "echo"
+var pythonHandler = "echo_handler.handler"
+var eventText = #"{"ping":1}"#
+var batchEventText: String? = nil
+var extraEnvironment: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -226,6 +234,14 @@ while let argument = arguments.next() {
     case "--spawns": spawns = Int(arguments.next() ?? "") ?? spawns
     case "--invocations": invocations = Int(arguments.next() ?? "") ?? invocations
     case "--python-ric": withPythonRIC = true
+    case "--handler": handler = arguments.next() ?? handler
+    case "--python-handler": pythonHandler = arguments.next() ?? pythonHandler
+    case "--event": eventText = arguments.next() ?? eventText
+    case "--batch-event": batchEventText = arguments.next()
+    case "--env":
+        let pair = arguments.next() ?? ""
+        guard let equals = pair.firstIndex(of: "=") else { FileHandle.standardError.write(Data("--env takes NAME=VALUE\n".utf8)); exit(2) }
+        extraEnvironment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
     default:
         FileHandle.standardError.write(Data("flint-runtime-bench: unknown argument '\(argument)'\n".utf8))
         exit(2)
@@ -236,10 +252,11 @@ guard access(bootstrap, X_OK) == 0 else {
     exit(2)
 }
 
-let lambdaEnvironment = [
-    "_HANDLER": "echo", "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+var lambdaEnvironment = [
+    "_HANDLER": handler, "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "TZ": ":UTC", "LANG": "en_US.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin",
 ]
+lambdaEnvironment.merge(extraEnvironment) { $1 }
 var subjects = [Subject(name: "flint", argv: [bootstrap], environment: lambdaEnvironment)]
 if withPythonRIC {
     // The python3 first on this process's PATH (where awslambdaric was pip-installed), unless PYTHON names one.
@@ -251,7 +268,7 @@ if withPythonRIC {
     var environment = lambdaEnvironment
     environment["PYTHONPATH"] = peers
     environment["HOME"] = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
-    let argv = [python, "-m", "awslambdaric", "echo_handler.handler"]
+    let argv = [python, "-m", "awslambdaric", pythonHandler]
     subjects.append(Subject(name: "python awslambdaric", argv: argv, environment: environment))
 }
 
@@ -260,7 +277,14 @@ let service = BenchService()
 var toNext = [String: [Double]]()
 var toResponse = [String: [Double]]()
 var coldRSS = [String: [Double]]()
-let event = Array(#"{"ping":1}"#.utf8)
+let event = Array(eventText.utf8)
+/// An echo must come back byte for byte (Python re-serialises JSON with spaces, so compare without them); any other
+/// function's answer must not be an error document.
+let checksEcho = handler == "echo"
+func answered(_ response: [UInt8], to event: [UInt8]) -> Bool {
+    if checksEcho { return response.filter { $0 != 0x20 } == event }
+    return !String(decoding: response, as: UTF8.self).contains("errorType")
+}
 for _ in 0..<spawns {
     for subject in subjects {
         service.reset()
@@ -268,8 +292,9 @@ for _ in 0..<spawns {
         guard let next = service.waitForFirstNext(), let (_, responded) = service.invoke(event) else {
             say("\(subject.name): no /next or response within 30 s"); exit(1)
         }
-        // Python re-serialises the JSON with spaces; compare without them.
-        guard service.lastResponse.filter({ $0 != 0x20 }) == event else { say("\(subject.name): wrong echo"); exit(1) }
+        guard answered(service.lastResponse, to: event) else {
+            say("\(subject.name): wrong answer: \(String(decoding: service.lastResponse.prefix(300), as: UTF8.self))"); exit(1)
+        }
         toNext[subject.name, default: []].append(milliseconds(next - start))
         toResponse[subject.name, default: []].append(milliseconds(responded - start))
         coldRSS[subject.name, default: []].append(Double(reap(pid)) / 1024)
@@ -300,6 +325,20 @@ for _ in 0..<invocations {
         roundTrips[index].append(milliseconds(responded - sent))
     }
 }
+// Batches: fewer, longer invocations, alternating the same way.
+var batchSeconds = subjects.map { _ in [Double]() }
+var batchTexts = 0
+if let batchEventText {
+    let batch = Array(batchEventText.utf8)
+    batchTexts = max(1, (try? JSONSerialization.jsonObject(with: Data(batch)) as? [String: Any])?["input"].flatMap { $0 as? [Any] }?.count ?? 1)
+    for _ in 0..<max(5, invocations / 20) {
+        for index in subjects.indices {
+            guard let (sent, responded) = services[index].invoke(batch, timeoutSeconds: 120) else { say("\(subjects[index].name): batch timed out"); exit(1) }
+            guard answered(services[index].lastResponse, to: batch) else { say("\(subjects[index].name): wrong batch answer"); exit(1) }
+            batchSeconds[index].append(Double(responded - sent) / 1e9)
+        }
+    }
+}
 for index in subjects.indices {
     let cpuPerInvocation = Double(cpuNanoseconds(pids[index]) - cpuBefore[index]) / Double(invocations) / 1000
     let peak = Double(reap(pids[index])) / 1024
@@ -314,10 +353,17 @@ for subject in subjects {
         + "  spawn→first response \(format(percentile(response, 0.5))) [\(format(percentile(response, 0.1))), \(format(percentile(response, 0.9)))]"
         + "  peak RSS after one invocation \(format(percentile(coldRSS[subject.name]!, 0.5), 1)) MiB")
 }
-say("warm, \(invocations) sequential echo invocations per process, interleaved between subjects")
+say("warm, \(invocations) sequential \(handler) invocations per process, interleaved between subjects")
 for (name, roundTrips, rate, peak, cpu) in results {
     say("  \(name): round trip p50 \(format(percentile(roundTrips, 0.5), 3)) ms, p99 \(format(percentile(roundTrips, 0.99), 3)) ms, "
         + "\(format(rate, 0)) invocations/s, runtime CPU \(format(cpu, 1)) µs/invocation, peak RSS \(format(peak, 1)) MiB")
+}
+if batchEventText != nil {
+    say("batches of \(batchTexts) texts, \(batchSeconds[0].count) per process, interleaved")
+    for index in subjects.indices {
+        let median = percentile(batchSeconds[index], 0.5)
+        say("  \(subjects[index].name): batch p50 \(format(median * 1000, 1)) ms, \(format(Double(batchTexts) / median, 0)) texts/s")
+    }
 }
 if subjects.count > 1 {
     let flint = percentile(toNext["flint"]!, 0.5)

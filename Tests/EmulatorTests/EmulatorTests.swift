@@ -212,7 +212,7 @@ struct EmulatorTests {
         let reply = try await emulator.invoke("broken", "{}")
         #expect(reply.header("X-Amz-Function-Error") == "Unhandled")
         #expect(reply.json?["errorType"] == .string("Runtime.NoSuchHandler"))
-        #expect(reply.json?["errorMessage"]?.string?.contains("this bootstrap serves: echo, probe") == true)
+        #expect(reply.json?["errorMessage"]?.string?.contains("this bootstrap serves: classify, echo, embed, probe, search") == true)
         #expect(try await EmulatorHarness.eventually { try await emulator.stats("broken")[integer: "environments"] == 0 })
         try await emulator.stop()
     }

@@ -71,7 +71,7 @@ struct BootstrapProcessTests {
         #expect(finished.status != 0)
         #expect(api.posts.first?.path == "/2018-06-01/runtime/init/error")
         #expect(api.posts.first?.headers["lambda-runtime-function-error-type"] == "Runtime.NoSuchHandler")
-        #expect(finished.stderr.contains("no handler named 'nope'; this bootstrap serves: echo, probe"))
+        #expect(finished.stderr.contains("no handler named 'nope'; this bootstrap serves: classify, echo, embed, probe, search"))
     }
 
     @Test func missingRuntimeAPISaysSoInOneLine() throws {
