@@ -2,7 +2,7 @@
 // for one short text (12 tokens), one 256-token text, and texts per second for batches of 32 short texts,
 // single-text passes against one packed batch.
 //
-//   swift run -c release flint-encoder-bench <model.flint> [rounds] [short]
+//   swift run -c release flint-encoder-bench <model.flint> [rounds] [short | search <index.flintidx>]
 import CKernels
 import Embedder
 import FlintModel
@@ -30,6 +30,9 @@ let model = try ModelFile.open(arguments[1])
 let tokenizer = try model.tokenizer()
 let encoder = try Encoder(model: model)
 let short = tokenizer.encode("The quick brown fox jumps over the lazy dog.").ids
+extension Encoder {
+    func embed(_ ids: [Int32], normalize: Bool) -> [Float] { embed(batch: [ids], normalize: normalize)[0] }
+}
 let long = tokenizer.encode(String(repeating: "Lambda functions embed sentences quickly and cheaply. ", count: 40)).ids
 let batch = (0..<32).map { tokenizer.encode("Sentence number \($0) about serverless inference.").ids }
 
@@ -38,6 +41,14 @@ func time(_ count: Int, _ body: () -> Void) -> [Double] {
     return (0..<count).map { _ in let start = now(); body(); return now() - start }
 }
 let shortTimes = time(rounds) { _ = encoder.embed(short) }
+if arguments.count > 4, arguments[3] == "search" {   // exact search over an index file: the query already embedded
+    let index = try VectorIndex.open(arguments[4])
+    let search = VectorSearch(index: index)
+    let query = encoder.embed(short, normalize: true)
+    let times = time(rounds * 5) { _ = search.search(query, top: 10) }
+    print("search, \(index.count) documents × \(index.dimensions), top 10: median \(median(times)) ms, p90 \(times.sorted()[times.count * 9 / 10]) ms")
+    exit(0)
+}
 if arguments.count > 3, arguments[3] == "short" {   // for profiling the short case alone
     print("short (\(short.count) tokens): median \(median(shortTimes)) ms")
     exit(0)

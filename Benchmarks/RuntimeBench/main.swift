@@ -325,6 +325,7 @@ for _ in 0..<invocations {
         roundTrips[index].append(milliseconds(responded - sent))
     }
 }
+let cpuAfter = pids.map(cpuNanoseconds)
 // Batches: fewer, longer invocations, alternating the same way.
 var batchSeconds = subjects.map { _ in [Double]() }
 var batchTexts = 0
@@ -340,7 +341,7 @@ if let batchEventText {
     }
 }
 for index in subjects.indices {
-    let cpuPerInvocation = Double(cpuNanoseconds(pids[index]) - cpuBefore[index]) / Double(invocations) / 1000
+    let cpuPerInvocation = Double(cpuAfter[index] - cpuBefore[index]) / Double(invocations) / 1000
     let peak = Double(reap(pids[index])) / 1024
     results.append((subjects[index].name, roundTrips[index], Double(invocations) / (Double(cycleNanoseconds[index]) / 1e9), peak, cpuPerInvocation))
 }
