@@ -10,6 +10,9 @@ public struct FunctionDefinition: Sendable {
     public var handler: String
     /// `LAMBDA_TASK_ROOT`, also the working directory of the environment.
     public var taskRoot: String
+    /// The task root as the runtime sees it, when that differs from `taskRoot` (a runtime started in a chroot
+    /// sees `/var/task`); `LAMBDA_TASK_ROOT` and `LD_LIBRARY_PATH` use it. Nil: `taskRoot`.
+    public var runtimeTaskRoot: String? = nil
     /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in MB.
     public var memoryMegabytes: Int
     /// The invocation timeout.

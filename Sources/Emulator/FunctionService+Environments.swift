@@ -55,7 +55,7 @@ extension FunctionService {
 
     /// The variables Lambda gives a `provided.*` runtime, plus the function's own.
     func variables(for environment: ExecutionEnvironment, endpoint: String) -> [String: String] {
-        let root = definition.taskRoot
+        let root = definition.runtimeTaskRoot ?? definition.taskRoot
         let day = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
             .replacingOccurrences(of: "-", with: "/")
         let stream = "\(day)/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

@@ -53,6 +53,8 @@ struct EmulateCommand: AsyncParsableCommand {
     var asyncRetryDelays = "1,2"
     @Flag(help: "Do not print environments' logs and START/END/REPORT lines.")
     var quiet = false
+    @Option(help: ArgumentHelp("Run each environment chrooted in DIR, as Lambda runs a package: DIR/var/task holds the unzipped zip and is the task root (needs root).", valueName: "DIR"))
+    var chroot: String?
 
     func run() async throws {
         guard let policy = ThrottlePolicy(rawValue: onThrottle) else {
@@ -88,7 +90,20 @@ struct EmulateCommand: AsyncParsableCommand {
             }
             variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }
-        let definitions = try functions.map { try definition(for: $0, variables: variables) }
+        var definitions = try functions.map { try definition(for: $0, variables: variables) }
+        if let chroot {
+            let root = URL(fileURLWithPath: chroot).standardizedFileURL.path
+            guard FileManager.default.isExecutableFile(atPath: root + "/var/task/bootstrap") else {
+                throw ValidationError("--chroot \(chroot): no executable var/task/bootstrap (unzip a package into DIR/var/task)")
+            }
+            guard getuid() == 0 else { throw ValidationError("--chroot needs root (chroot(2))") }
+            for index in definitions.indices {
+                definitions[index].executable = "/usr/sbin/chroot"
+                definitions[index].arguments = [root, "/var/task/bootstrap"]
+                definitions[index].taskRoot = root + "/var/task"
+                definitions[index].runtimeTaskRoot = "/var/task"
+            }
+        }
         let emulator = Emulator(functions: definitions, options: options)
 
         let signals = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
