@@ -19,3 +19,7 @@ CURLcode flint_curl_setopt_callback(CURL *handle, CURLoption option, flint_curl_
 CURLcode flint_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
     return curl_easy_getinfo(handle, info, value);
 }
+
+CURLcode flint_curl_setopt_trailer_callback(CURL *handle, flint_curl_trailer_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_TRAILERFUNCTION, callback);
+}

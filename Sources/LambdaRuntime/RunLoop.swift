@@ -53,6 +53,11 @@ struct RunLoop: @unchecked Sendable {
                 context.logger.trace("event (\(client.event.count) bytes): \(String(decoding: client.event.prefix(1024), as: UTF8.self))")
             }
 
+            if let streaming = handler as? any LambdaStreamingHandler, streaming.streams(client.event) {
+                if !stream(streaming, context: context, invocation: invocation) { return 1 }
+                continue
+            }
+
             response.removeAll(keepingCapacity: true)
             var failure: ErrorReport? = nil
             do {
@@ -75,6 +80,42 @@ struct RunLoop: @unchecked Sendable {
             }
             if !delivered { return 1 }
         }
+    }
+
+    /// A streamed invocation: the handler writes on a thread of its own while this thread feeds its chunks to the
+    /// Runtime API. A handler that fails before writing anything gets a plain `/error`; after, the error trailers.
+    /// False means the environment is broken and the loop ends.
+    private func stream(_ streaming: any LambdaStreamingHandler, context: LambdaContext, invocation: InvocationMetadata) -> Bool {
+        let stream = ResponseStream()
+        let event = client.event
+        let worker = JoinableThread {
+            do {
+                try streaming.handle(event, context: context, stream: stream)
+                stream.finish()
+            } catch {
+                stream.fail(ErrorReport.from(handlerError: error))
+            }
+        }
+        // Whatever happens below, a handler still writing must not block for ever, and its thread must end
+        // before the next invocation.
+        defer {
+            stream.finish()
+            worker.join()
+        }
+        let (started, failure) = stream.waitForStart()
+        if !started, let failure {
+            context.logger.error("\(failure.errorType): \(failure.errorMessage)")
+            return deliver(invocation.requestID) { () throws(RuntimeError) in
+                try client.postError(requestID: invocation.requestID, invocationID: invocation.invocationID, report: failure)
+            }
+        }
+        let delivered = deliver(invocation.requestID) { () throws(RuntimeError) in
+            try client.postStreamingResponse(requestID: invocation.requestID, invocationID: invocation.invocationID, stream: stream)
+        }
+        if case .failed(let report) = stream.nextEventIfFinished() {
+            context.logger.error("stream ended by \(report.errorType): \(report.errorMessage)")
+        }
+        return delivered
     }
 
     /// Posts a result and judges the service's answer; false means the environment is broken and the loop ends.

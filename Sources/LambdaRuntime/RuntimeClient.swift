@@ -119,6 +119,90 @@ final class RuntimeClient {
         return try post(path: "invocation/", id: requestID, suffix: "/error", body: report.json, extraHeaders: extra)
     }
 
+    /// `POST /runtime/invocation/{id}/response` in streaming mode: a chunked body fed from `stream` as the
+    /// handler writes, ended by its finish, or by its failure with the error trailers. Returns once the service
+    /// answers (after the last chunk).
+    func postStreamingResponse(requestID: String, invocationID: String?, stream: ResponseStream) throws(RuntimeError) -> Reply {
+        url.removeAll(keepingCapacity: true)
+        url.append(contentsOf: baseURL)
+        url.append(contentsOf: "invocation/".utf8)
+        Self.appendPercentEncoded(requestID, to: &url)
+        url.append(contentsOf: "/response".utf8)
+        url.append(0)
+        url.withUnsafeBytes { _ = flint_curl_setopt_pointer(handle, CURLOPT_URL, $0.baseAddress) }
+        var lines = ["User-Agent: flint/0.1", "Expect:", "Lambda-Runtime-Function-Response-Mode: streaming",
+                     "Transfer-Encoding: chunked",
+                     "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+                     "Content-Type: " + (stream.isHTTP ? "application/vnd.awslambda.http-integration-response" : "application/octet-stream")]
+        if let invocationID { lines.append("Lambda-Runtime-Invocation-Id: \(invocationID)") }
+        let headers = Self.list(lines)
+        let source = StreamSource(stream)
+        let userdata = Unmanaged.passUnretained(source).toOpaque()
+        defer {
+            curl_slist_free_all(headers)
+            // Later posts use POSTFIELDS; the callbacks must not outlive `source`.
+            _ = flint_curl_setopt_pointer(handle, CURLOPT_READDATA, nil)
+            _ = flint_curl_setopt_pointer(handle, CURLOPT_READFUNCTION, nil)
+            _ = flint_curl_setopt_trailer_callback(handle, nil)
+            _ = flint_curl_setopt_pointer(handle, CURLOPT_TRAILERDATA, nil)
+        }
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers)
+        setLong(CURLOPT_POST, 1)
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
+        _ = flint_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, -1)
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_READDATA, userdata)
+        _ = flint_curl_setopt_callback(handle, CURLOPT_READFUNCTION, Self.onRead)
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_TRAILERDATA, userdata)
+        _ = flint_curl_setopt_trailer_callback(handle, Self.onTrailer)
+        let code = withExtendedLifetime(source) { perform() }
+        guard code == CURLE_OK else {
+            throw RuntimeError(.transportFailure, "POST invocation/\(requestID)/response (streaming) to \(endpoint) failed: \(curlMessage(code))")
+        }
+        return Reply(status: status(), body: sink.body)
+    }
+
+    /// What the read and trailer callbacks of one streamed response share.
+    private final class StreamSource {
+        let stream: ResponseStream
+        var pending: [UInt8] = []
+        var offset = 0
+        var failure: ErrorReport? = nil
+        init(_ stream: ResponseStream) { self.stream = stream }
+    }
+
+    /// Hands libcurl the next bytes of the stream, blocking until the handler writes; 0 ends the body.
+    private static let onRead: flint_curl_data_callback = { buffer, size, count, userdata in
+        let source = Unmanaged<StreamSource>.fromOpaque(userdata!).takeUnretainedValue()
+        while source.offset == source.pending.count {
+            switch source.stream.nextEvent() {
+            case .chunk(let bytes):
+                source.pending = bytes
+                source.offset = 0
+            case .finished:
+                return 0
+            case .failed(let report):
+                source.failure = report
+                return 0
+            }
+        }
+        let length = min(size * count, source.pending.count - source.offset)
+        source.pending.withUnsafeBytes { bytes in
+            UnsafeMutableRawPointer(buffer!).copyMemory(from: bytes.baseAddress! + source.offset, byteCount: length)
+        }
+        source.offset += length
+        return length
+    }
+
+    /// After the last chunk: the error trailers when the handler failed mid-stream.
+    private static let onTrailer: flint_curl_trailer_callback = { list, userdata in
+        let source = Unmanaged<StreamSource>.fromOpaque(userdata!).takeUnretainedValue()
+        if let failure = source.failure {
+            list!.pointee = curl_slist_append(list!.pointee, "Lambda-Runtime-Function-Error-Type: \(failure.errorType)")
+            list!.pointee = curl_slist_append(list!.pointee, "Lambda-Runtime-Function-Error-Body: \(Base64.encode(failure.json))")
+        }
+        return 0   // CURL_TRAILERFUNC_OK
+    }
+
     /// `POST /runtime/init/error`: initialisation failed; the caller exits afterwards.
     func postInitError(report: ErrorReport) throws(RuntimeError) -> Reply {
         let extra = ["Content-Type: application/json", "Lambda-Runtime-Function-Error-Type: \(report.errorType)"]

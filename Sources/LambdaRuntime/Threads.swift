@@ -51,3 +51,37 @@ final class ExitSignal: Sendable {
         return status.withLock { $0 ?? 1 }
     }
 }
+
+/// A POSIX thread the caller waits for: a streaming handler runs on one while the loop's thread feeds libcurl.
+final class JoinableThread {
+    #if canImport(Darwin)
+    private var thread: pthread_t? = nil
+    #else
+    private var thread = pthread_t()
+    #endif
+
+    /// Starts `body` now.
+    init(_ body: @escaping @Sendable () -> Void) {
+        final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let result = pthread_create(&thread, nil, { raw in
+            #if canImport(Darwin)
+            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
+            #else
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            #endif
+            box.body()
+            return nil
+        }, box)
+        precondition(result == 0, "pthread_create failed: \(result)")
+    }
+
+    /// Waits for the body to return.
+    func join() {
+        #if canImport(Darwin)
+        if let thread { pthread_join(thread, nil) }
+        #else
+        pthread_join(thread, nil)
+        #endif
+    }
+}

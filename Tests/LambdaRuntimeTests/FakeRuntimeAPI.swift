@@ -24,6 +24,9 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         /// Header names lower-cased.
         let headers: [String: String]
         let body: [UInt8]
+        /// For a chunked body: each chunk with the time it arrived (seconds since 1970), and the trailers.
+        var chunks: [(bytes: Int, at: Double)] = []
+        var trailers: [String: String] = [:]
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
@@ -199,6 +202,9 @@ final class FakeRuntimeAPI: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
+        if headers["transfer-encoding"]?.lowercased() == "chunked" {
+            return readChunked(connection, &buffer, method: String(requestLine[0]), path: String(requestLine[1]), headers: headers)
+        }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         while buffer.count < length {
             guard readMore(connection, &buffer) else { return nil }
@@ -206,6 +212,40 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         let body = Array(buffer[..<length])
         buffer.removeFirst(length)
         return Request(method: String(requestLine[0]), path: String(requestLine[1]), headers: headers, body: body)
+    }
+
+    /// A chunked body (RFC 9112 §7.1): size lines, data, a zero-size chunk, then trailer fields up to a blank line.
+    private func readChunked(_ connection: Int32, _ buffer: inout [UInt8], method: String, path: String,
+                             headers: [String: String]) -> Request? {
+        func line() -> String? {
+            while true {
+                if let end = buffer.firstRange(of: [13, 10]) {
+                    let text = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
+                    buffer.removeFirst(end.upperBound)
+                    return text
+                }
+                guard readMore(connection, &buffer) else { return nil }
+            }
+        }
+        var body: [UInt8] = [], chunks: [(bytes: Int, at: Double)] = [], trailers: [String: String] = [:]
+        while true {
+            guard let sizeLine = line(), let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else { return nil }
+            if size == 0 { break }
+            while buffer.count < size + 2 {
+                guard readMore(connection, &buffer) else { return nil }
+            }
+            body.append(contentsOf: buffer[..<size])
+            chunks.append((size, Date().timeIntervalSince1970))
+            buffer.removeFirst(size + 2)
+        }
+        while let field = line(), !field.isEmpty {
+            guard let colon = field.firstIndex(of: ":") else { continue }
+            trailers[field[..<colon].lowercased()] = field[field.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var request = Request(method: method, path: path, headers: headers, body: body)
+        request.chunks = chunks
+        request.trailers = trailers
+        return request
     }
 
     private func readMore(_ connection: Int32, _ buffer: inout [UInt8]) -> Bool {

@@ -17,7 +17,12 @@ import Darwin
 /// `{"context": true}` returns the invocation's context (request id, ARN, trace id, client context, deadline,
 /// remaining milliseconds, pid).
 /// Any other event, JSON or not, is echoed back unchanged.
-public struct ProbeHandler: LambdaHandler {
+///
+/// Streaming (`{"stream": N}`): N chunks `chunk i\n` (padded to `chunk_bytes` when given), `chunk_ms` apart;
+/// `fail_after: K` throws after K chunks (`Function.ProbeFailure`, as trailers once a chunk went out);
+/// `http: true` writes a Function URL prelude first (status 201, `content-type: text/plain`, a cookie);
+/// `misuse: true` writes after finishing and logs the refusal.
+public struct ProbeHandler: LambdaStreamingHandler {
     /// Creates the handler; it has no state.
     public init() {}
 
@@ -25,6 +30,42 @@ public struct ProbeHandler: LambdaHandler {
     static func isLambdaVariable(_ name: String) -> Bool {
         name.hasPrefix("AWS_") || name.hasPrefix("LAMBDA_") || name.hasPrefix("_")
             || ["TZ", "LANG", "PATH", "LD_LIBRARY_PATH"].contains(name)
+    }
+
+    public func streams(_ event: [UInt8]) -> Bool {
+        event.count < 4096 && event.first == UInt8(ascii: "{") && (try? JSONValue(parsing: event))?["stream"]?.integer != nil
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext, stream: ResponseStream) throws {
+        let command = try JSONValue(parsing: event)
+        let count = command["stream"]?.integer ?? 0
+        let pause = command["chunk_ms"]?.integer ?? 0
+        let size = command["chunk_bytes"]?.integer ?? 0
+        let failAfter = command["fail_after"]?.integer
+        if command["http"]?.bool == true {
+            try stream.writeHTTPPrelude(statusCode: 201, headers: ["content-type": "text/plain"], cookies: ["probe=1; Path=/"])
+        }
+        for index in 0..<max(0, count) {
+            if let failAfter, index == failAfter {
+                throw HandlerError(type: "ProbeFailure", message: "failed after \(failAfter) chunks, as asked")
+            }
+            if index > 0, pause > 0 { usleep(useconds_t(min(pause, 60_000)) * 1000) }
+            var chunk = Array("chunk \(index)\n".utf8)
+            if size > chunk.count { chunk = [UInt8](repeating: UInt8(ascii: "."), count: size - chunk.count) + chunk }
+            try stream.write(chunk)
+        }
+        if let failAfter, failAfter >= count {
+            throw HandlerError(type: "ProbeFailure", message: "failed after \(count) chunks, as asked")
+        }
+        if command["misuse"]?.bool == true {
+            stream.finish()
+            do {
+                try stream.write("too late")
+                context.logger.error("probe: a write after finish was accepted")
+            } catch {
+                context.logger.warn("probe: write after finish refused: \(error)")
+            }
+        }
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
