@@ -130,7 +130,9 @@ let package = Package(
         ),
         .testTarget(
             name: "EmulatorTests",
-            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "bootstrap", "flint"],
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "bootstrap", "flint",
+                           .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

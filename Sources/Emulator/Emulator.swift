@@ -87,6 +87,15 @@ public final class Emulator: Sendable {
             let name = String(parts[2])
             return InvokeAPI.invoke(message, name: name, service: service(named: name), emulator: self, respond: responder.send)
         }
+        if message.head.method == .POST, parts.count == 4, parts[0] == "2021-11-15", parts[1] == "functions",
+           parts[3] == "response-streaming-invocations" {
+            let name = String(parts[2])
+            return InvokeAPI.invokeStreaming(message, name: name, service: service(named: name), emulator: self, responder: responder)
+        }
+        if parts.count >= 2, parts[0] == "url" {
+            let name = String(parts[1])
+            return FunctionURL.relay(message, name: name, service: service(named: name), emulator: self, responder: responder)
+        }
         if message.head.method == .GET, path == "/stats" {
             return responder.send(HTTPReply(status: .ok, json: statistics().jsonBytes))
         }

@@ -83,7 +83,10 @@ extension FunctionService {
     /// more step for lines already read to reach the event loop. Without a tail request it completes at once.
     func completeWithLogs(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil, waited: Int = 0) {
         pending.answered = true
-        guard pending.request.wantsLogTail else { return complete(pending, with: result, status: status) }
+        guard pending.request.wantsLogTail else {
+            guard inFlight[pending.requestID] === pending else { return }
+            return complete(pending, with: result, status: status)
+        }
         let environment = pending.environmentID.flatMap { environments[$0] }
         let unread = environment?.process?.unreadOutputBytes() ?? 0
         let settled = waited > 0 && (unread == 0 || waited >= 100)

@@ -47,14 +47,16 @@ final class FunctionService: @unchecked Sendable {
     // MARK: - Invoke side
 
     /// Runs one invocation; `done` gets its result, exactly once.
-    func invoke(_ request: InvocationRequest, _ done: @escaping (InvocationOutcome) -> Void) {
+    func invoke(_ request: InvocationRequest, observer: StreamObserver? = nil, _ done: @escaping (InvocationOutcome) -> Void) {
         loop.assertInEventLoop()
         if shuttingDown { return done(InvocationOutcome(requestID: "", result: .serviceError(.shuttingDown), logTail: nil)) }
         if options.onThrottle == .reject && !canAbsorbAnotherInvocation() {
             statistics.record(throttle: ())
             return done(InvocationOutcome(requestID: "", result: .serviceError(.throttled), logTail: nil))
         }
-        queue.append(PendingInvocation(request: request, identifiers: &identifiers, done: done))
+        let pending = PendingInvocation(request: request, identifiers: &identifiers, done: done)
+        pending.observer = observer
+        queue.append(pending)
         pump()
     }
 

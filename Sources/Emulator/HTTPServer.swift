@@ -16,6 +16,16 @@ struct HTTPMessage {
     var bytes: [UInt8] { Array(buffer: body) }
 }
 
+/// A request body consumed as it arrives, instead of collected: a runtime's streamed response.
+protocol StreamingRequestBody: AnyObject {
+    /// The next part of the body.
+    func receive(_ chunk: ByteBuffer)
+    /// The body ended (with its trailers, if any); answer through `responder`.
+    func end(trailers: HTTPHeaders?, responder: HTTPResponder)
+    /// The connection closed before the body ended.
+    func abort()
+}
+
 /// What to send back.
 struct HTTPReply {
     var status: HTTPResponseStatus
@@ -56,8 +66,44 @@ final class HTTPResponder {
         onClose = nil
     }
 
+    /// Starts a streamed answer: the head now (chunked), then `sendChunk`s, then `sendEnd`.
+    func sendHead(status: HTTPResponseStatus, headers: HTTPHeaders) {
+        guard !answered, !streaming else { return }
+        streaming = true
+        onClose = nil
+        guard context.channel.isActive else { return }
+        var head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        head.headers.remove(name: "Content-Length")
+        head.headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+    }
+
+    /// One part of a streamed answer, flushed at once.
+    func sendChunk(_ bytes: ByteBuffer) {
+        guard streaming, !answered, context.channel.isActive, bytes.readableBytes > 0 else { return }
+        context.writeAndFlush(NIOAny(HTTPServerResponsePart.body(.byteBuffer(bytes))), promise: nil)
+    }
+
+    /// Ends a streamed answer.
+    func sendEnd() {
+        guard streaming, !answered else { return }
+        answered = true
+        finished?()
+        finished = nil
+        guard context.channel.isActive else { return }
+        let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// Whether a streamed answer has begun.
+    private(set) var streaming = false
+
     func send(_ reply: HTTPReply) {
         guard !answered else { return }
+        if streaming { return sendEnd() }
         answered = true
         onClose = nil
         finished?()
@@ -85,6 +131,8 @@ private final class HTTPRequestHandler: ChannelInboundHandler {
 
     private let limit: @Sendable (HTTPRequestHead) -> Int
     private let route: @Sendable (HTTPMessage, HTTPResponder) -> Void
+    private let streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)?
+    private var streamingBody: (any StreamingRequestBody)? = nil
     private var message: HTTPMessage? = nil
     private var limitForMessage = 0
     private var responders: [ObjectIdentifier: HTTPResponder] = [:]
@@ -98,13 +146,31 @@ private final class HTTPRequestHandler: ChannelInboundHandler {
         self.context = context
     }
 
-    init(limit: @escaping @Sendable (HTTPRequestHead) -> Int, route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void) {
+    init(limit: @escaping @Sendable (HTTPRequestHead) -> Int, route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void,
+         streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)?) {
         self.limit = limit
         self.route = route
+        self.streamer = streamer
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if let body = streamingBody {
+            switch part {
+            case .body(let chunk): body.receive(chunk)
+            case .end(let trailers):
+                streamingBody = nil
+                let responder = HTTPResponder(context: context, keepAlive: true)
+                body.end(trailers: trailers, responder: responder)
+            case .head: break
+            }
+            return
+        }
+        if case .head(let head) = part, let body = streamer?(head) {
+            streamingBody = body
+            return
+        }
+        switch part {
         case .head(let head):
             limitForMessage = limit(head)
             message = HTTPMessage(head: head, body: context.channel.allocator.buffer(capacity: 0))
@@ -148,6 +214,8 @@ private final class HTTPRequestHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        streamingBody?.abort()
+        streamingBody = nil
         for responder in responders.values { responder.connectionClosed() }
         responders.removeAll()
         waiting.removeAll()
@@ -163,7 +231,8 @@ private final class HTTPRequestHandler: ChannelInboundHandler {
 enum HTTPServer {
     static func bind(on loop: any EventLoop, host: String, port: Int,
                      limit: @escaping @Sendable (HTTPRequestHead) -> Int,
-                     route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void) -> EventLoopFuture<any Channel> {
+                     route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void,
+                     streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)? = nil) -> EventLoopFuture<any Channel> {
         ServerBootstrap(group: loop)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -172,7 +241,7 @@ enum HTTPServer {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(limit: limit, route: route))
+                    try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(limit: limit, route: route, streamer: streamer))
                 }
             }
             .bind(host: host, port: port)

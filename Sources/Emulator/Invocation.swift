@@ -72,11 +72,28 @@ final class PendingInvocation {
     var log: [String] = []
     /// Set once the runtime has answered; a second answer for the same id is refused.
     var answered = false
+    /// Who sees a streamed answer as it arrives; nil for buffered invocations (the answer is collected).
+    var observer: StreamObserver? = nil
 
     init(request: InvocationRequest, identifiers: inout Identifiers, done: @escaping (InvocationOutcome) -> Void) {
         self.request = request
         self.done = done
         self.requestID = identifiers.requestID()
         self.traceID = request.traceID ?? identifiers.traceID()
+    }
+}
+
+/// Receives a runtime's streamed answer as it arrives, on the service's event loop: the streaming Invoke API and
+/// the Function URL relay forward it to their callers.
+final class StreamObserver {
+    /// The runtime began streaming, with this content type (`application/vnd.awslambda.http-integration-response`
+    /// for an HTTP answer with a prelude).
+    let start: (_ contentType: String?) -> Void
+    /// The next bytes of the answer.
+    let chunk: ([UInt8]) -> Void
+
+    init(start: @escaping (String?) -> Void, chunk: @escaping ([UInt8]) -> Void) {
+        self.start = start
+        self.chunk = chunk
     }
 }

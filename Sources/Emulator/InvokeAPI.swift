@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import FlintJSON
 
 /// The Invoke API (`POST /2015-03-31/functions/{name}/invocations`) as Lambda answers it.
 ///
@@ -54,6 +55,50 @@ enum InvokeAPI {
             case .serviceError(let error):
                 respond(error.reply)
             }
+        }
+    }
+
+    /// `InvokeWithResponseStream` (`POST /2021-11-15/functions/{name}/response-streaming-invocations`): the
+    /// answer as event-stream messages, `PayloadChunk` per part as the runtime streams it (or one for a buffered
+    /// answer), then `InvokeComplete` with `ErrorCode` / `ErrorDetails` for a failure (before or mid-stream) and
+    /// `LogResult` for `X-Amz-Log-Type: Tail`. Service errors before the stream starts are plain error replies.
+    static func invokeStreaming(_ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator,
+                                responder: HTTPResponder) {
+        guard let service else { return responder.send(ServiceError.notFound(emulator.arn(for: name)).reply) }
+        guard !message.isOversize else { return responder.send(ServiceError.tooLarge(message.receivedBytes, limit: limit(message.head)).reply) }
+        let invocation = InvocationRequest(payload: message.bytes, clientContext: nil, traceID: message.header("X-Amzn-Trace-Id"),
+                                           tenantID: message.header("X-Amz-Tenant-Id"), wantsLogTail: message.header("X-Amz-Log-Type") == "Tail")
+        var headers: HTTPHeaders = ["Content-Type": "application/vnd.amazon.eventstream", "X-Amz-Executed-Version": "$LATEST"]
+        var opened = false
+        func open() {
+            guard !opened else { return }
+            opened = true
+            responder.sendHead(status: .ok, headers: headers)
+        }
+        func send(_ event: String, _ contentType: String, _ payload: [UInt8]) {
+            responder.sendChunk(ByteBuffer(bytes: EventStream.event(event, contentType: contentType, payload: payload)))
+        }
+        let observer = StreamObserver(start: { _ in open() }, chunk: { send("PayloadChunk", "application/octet-stream", $0) })
+        service.invoke(invocation, observer: observer) { outcome in
+            if !outcome.requestID.isEmpty, !opened { headers.add(name: "X-Amzn-RequestId", value: outcome.requestID) }
+            var complete: [String: JSONValue] = [:]
+            switch outcome.result {
+            case .serviceError(let error) where !opened:
+                return responder.send(error.reply)
+            case .serviceError(let error):
+                complete["ErrorCode"] = .string(error.name)
+            case .response(let body):
+                open()
+                if !body.isEmpty { send("PayloadChunk", "application/octet-stream", body) }
+            case .functionError(let type, let document):
+                open()
+                complete["ErrorCode"] = .string(type)
+                complete["ErrorDetails"] = .string(String(decoding: document, as: UTF8.self))
+            }
+            open()
+            if let tail = outcome.logTail { complete["LogResult"] = .string(Data(tail.utf8).base64EncodedString()) }
+            send("InvokeComplete", "application/json", JSONValue.object(complete).jsonBytes)
+            responder.sendEnd()
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 
@@ -25,6 +26,13 @@ final class RuntimeServer: Sendable {
             head.uri.hasSuffix("/response") ? FunctionService.maximumResponseBytes + 1 : 1 << 20
         }, route: { message, responder in
             route(message, responder, service: service, environmentID: environmentID)
+        }, streamer: { head in
+            // A streamed answer is relayed as it arrives instead of collected.
+            guard head.method == .POST, head.headers.first(name: "Lambda-Runtime-Function-Response-Mode") == "streaming",
+                  head.uri.hasPrefix(prefix + "invocation/"), head.uri.hasSuffix("/response") else { return nil }
+            let id = String(head.uri.dropFirst((prefix + "invocation/").count).dropLast("/response".count))
+            return service.streamBody(environmentID: environmentID, requestID: id.removingPercentEncoding ?? id,
+                                      contentType: head.headers.first(name: "Content-Type"))
         }).flatMapThrowing { channel in
             guard let port = channel.localAddress?.port else { throw EmulatorError.bindFailed("no local port") }
             return RuntimeServer(port: port, channel: channel)

@@ -123,42 +123,46 @@ final class RuntimeClient {
     /// handler writes, ended by its finish, or by its failure with the error trailers. Returns once the service
     /// answers (after the last chunk).
     func postStreamingResponse(requestID: String, invocationID: String?, stream: ResponseStream) throws(RuntimeError) -> Reply {
+        // A handle of its own, duplicated from the kept-alive one (same options, its own connection): libcurl
+        // 7.88 corrupts a reused handle's state after a chunked upload with trailers (a double free on the next
+        // one), and a streamed answer is long enough that one more loopback connect does not matter.
+        guard let transfer = curl_easy_duphandle(handle) else {
+            throw RuntimeError(.transportFailure, "curl_easy_duphandle failed (out of memory)")
+        }
+        defer { curl_easy_cleanup(transfer) }
         url.removeAll(keepingCapacity: true)
         url.append(contentsOf: baseURL)
         url.append(contentsOf: "invocation/".utf8)
         Self.appendPercentEncoded(requestID, to: &url)
         url.append(contentsOf: "/response".utf8)
         url.append(0)
-        url.withUnsafeBytes { _ = flint_curl_setopt_pointer(handle, CURLOPT_URL, $0.baseAddress) }
+        url.withUnsafeBytes { _ = flint_curl_setopt_pointer(transfer, CURLOPT_URL, $0.baseAddress) }
         var lines = ["User-Agent: flint/0.1", "Expect:", "Lambda-Runtime-Function-Response-Mode: streaming",
                      "Transfer-Encoding: chunked",
                      "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
                      "Content-Type: " + (stream.isHTTP ? "application/vnd.awslambda.http-integration-response" : "application/octet-stream")]
         if let invocationID { lines.append("Lambda-Runtime-Invocation-Id: \(invocationID)") }
         let headers = Self.list(lines)
+        defer { curl_slist_free_all(headers) }
         let source = StreamSource(stream)
         let userdata = Unmanaged.passUnretained(source).toOpaque()
-        defer {
-            curl_slist_free_all(headers)
-            // Later posts use POSTFIELDS; the callbacks must not outlive `source`.
-            _ = flint_curl_setopt_pointer(handle, CURLOPT_READDATA, nil)
-            _ = flint_curl_setopt_pointer(handle, CURLOPT_READFUNCTION, nil)
-            _ = flint_curl_setopt_trailer_callback(handle, nil)
-            _ = flint_curl_setopt_pointer(handle, CURLOPT_TRAILERDATA, nil)
-        }
-        _ = flint_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers)
-        setLong(CURLOPT_POST, 1)
-        _ = flint_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, nil)
-        _ = flint_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, -1)
-        _ = flint_curl_setopt_pointer(handle, CURLOPT_READDATA, userdata)
-        _ = flint_curl_setopt_callback(handle, CURLOPT_READFUNCTION, Self.onRead)
-        _ = flint_curl_setopt_pointer(handle, CURLOPT_TRAILERDATA, userdata)
-        _ = flint_curl_setopt_trailer_callback(handle, Self.onTrailer)
-        let code = withExtendedLifetime(source) { perform() }
+        _ = flint_curl_setopt_pointer(transfer, CURLOPT_HTTPHEADER, headers)
+        _ = flint_curl_setopt_long(transfer, CURLOPT_POST, 1)
+        _ = flint_curl_setopt_pointer(transfer, CURLOPT_POSTFIELDS, nil)
+        _ = flint_curl_setopt_off(transfer, CURLOPT_POSTFIELDSIZE_LARGE, -1)
+        _ = flint_curl_setopt_pointer(transfer, CURLOPT_READDATA, userdata)
+        _ = flint_curl_setopt_callback(transfer, CURLOPT_READFUNCTION, Self.onRead)
+        _ = flint_curl_setopt_pointer(transfer, CURLOPT_TRAILERDATA, userdata)
+        _ = flint_curl_setopt_trailer_callback(transfer, Self.onTrailer)
+        sink.body.removeAll(keepingCapacity: true)
+        errorBuffer[0] = 0
+        let code = withExtendedLifetime(source) { curl_easy_perform(transfer) }
         guard code == CURLE_OK else {
             throw RuntimeError(.transportFailure, "POST invocation/\(requestID)/response (streaming) to \(endpoint) failed: \(curlMessage(code))")
         }
-        return Reply(status: status(), body: sink.body)
+        var status = 0
+        _ = flint_curl_getinfo_long(transfer, CURLINFO_RESPONSE_CODE, &status)
+        return Reply(status: status, body: sink.body)
     }
 
     /// What the read and trailer callbacks of one streamed response share.

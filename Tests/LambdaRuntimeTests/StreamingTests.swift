@@ -34,8 +34,9 @@ struct StreamingTests {
         #expect(post.trailers["lambda-runtime-function-error-type"] == nil)
     }
 
-    @Test func failureAfterTheFirstChunkEndsTheBodyWithTrailers() throws {
-        let (post, log) = try Self.invoke(#"{"stream": 5, "fail_after": 2}"#)
+    @Test(arguments: [#"{"stream": 5, "fail_after": 2}"#, #"{"stream": 5, "fail_after": 2, "chunk_ms": 30}"#])
+    func failureAfterTheFirstChunkEndsTheBodyWithTrailers(event: String) throws {
+        let (post, log) = try Self.invoke(event)
         #expect(post.path.hasSuffix("/response") && post.text == "chunk 0\nchunk 1\n")
         #expect(post.trailers["lambda-runtime-function-error-type"] == "Function.ProbeFailure")
         let body = try #require(post.trailers["lambda-runtime-function-error-body"].flatMap { Data(base64Encoded: $0) })
@@ -82,5 +83,20 @@ struct StreamingTests {
         let (post, _) = try Self.invoke(#"{"hello": "buffered"}"#)
         #expect(post.headers["lambda-runtime-function-response-mode"] == nil && post.headers["transfer-encoding"] == nil)
         #expect(post.text == #"{"hello": "buffered"}"#)
+    }
+}
+
+extension StreamingTests {
+    @Test func consecutiveStreamedFailuresEachCarryTrailers() throws {
+        let api = try FakeRuntimeAPI()
+        for index in 0..<4 { api.enqueue(requestID: "s-\(index)", body: #"{"stream": 4, "fail_after": 2}"#) }
+        let runtime = RuntimeHarness(api: api, handler: "probe", registry: FunctionRegistry.all)
+        let posts = api.waitForPosts(4, timeout: .seconds(30))
+        api.shutDown()
+        _ = runtime.wait()
+        #expect(posts.count == 4)
+        for post in posts {
+            #expect(post.trailers["lambda-runtime-function-error-type"] == "Function.ProbeFailure", "\(post.path): \(post.trailers)")
+        }
     }
 }
