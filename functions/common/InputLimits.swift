@@ -11,6 +11,10 @@ public struct InputLimits: Sendable, Equatable {
     public var maxTotalTokens = 65_536
     /// Largest HTTP body accepted (`maxRequestBytes`, default 1 MiB); a larger one is a 413.
     public var maxRequestBytes = 1 << 20
+    /// Most texts in a streamed request (`maxStreamedInputs`, default 10,000): its answer leaves batch by batch.
+    public var maxStreamedInputs = 10_000
+    /// Most tokens over all texts of a streamed request (`maxStreamedTotalTokens`, default 2,560,000).
+    public var maxStreamedTotalTokens = 2_560_000
 
     /// The defaults.
     public init() {}
@@ -21,5 +25,7 @@ public struct InputLimits: Sendable, Equatable {
         maxCharactersPerInput = try configuration.integer("maxCharactersPerInput", in: "limits", default: maxCharactersPerInput, minimum: 1)
         maxTotalTokens = try configuration.integer("maxTotalTokens", in: "limits", default: maxTotalTokens, minimum: 1)
         maxRequestBytes = try configuration.integer("maxRequestBytes", in: "limits", default: maxRequestBytes, minimum: 1)
+        maxStreamedInputs = try configuration.integer("maxStreamedInputs", in: "limits", default: maxStreamedInputs, minimum: 1)
+        maxStreamedTotalTokens = try configuration.integer("maxStreamedTotalTokens", in: "limits", default: maxStreamedTotalTokens, minimum: 1)
     }
 }

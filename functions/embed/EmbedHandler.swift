@@ -13,7 +13,12 @@ import LambdaRuntime
 ///   `return`, the default) or written to the log as one EMF line per record (`log`).
 ///
 /// Every invocation writes an EMF metrics line (see ``MetricsEmitter``). Input text is logged only at debug level.
-public struct EmbedHandler: LambdaHandler {
+///
+/// With `"stream": true` (direct, or in the body of `POST /v1/embeddings` over a Function URL in
+/// `RESPONSE_STREAM` mode) the answer is JSON lines, streamed as each batch of 32 texts is done: one
+/// `{"object": "embedding", "index", "embedding"}` line per text, then `{"object": "usage", "model", "usage"}`.
+/// Every text is validated and tokenized before the first line, so bad input is still a plain error.
+public struct EmbedHandler: LambdaStreamingHandler {
     /// Where SQS results go.
     public enum SQSResults: String, Sendable { case `return`, log }
 
@@ -68,6 +73,83 @@ public struct EmbedHandler: LambdaHandler {
         case .sqs(let records):
             embedBatch(records, context: context, measured: &measured, into: &response)
         }
+    }
+
+    // MARK: - Streaming
+
+    public func streams(_ event: [UInt8]) -> Bool {
+        guard event.firstRange(of: Array(#""stream""#.utf8)) != nil || event.firstRange(of: Array(#"\"stream\""#.utf8)) != nil,
+              let document = try? JSONValue(parsing: event) else { return false }
+        if document["stream"]?.bool == true { return true }
+        if document["requestContext"]?["http"] != nil, let request = try? HTTPRequest(event: document).body,
+           let body = try? JSONValue(parsing: request) {
+            return body["stream"]?.bool == true
+        }
+        return false
+    }
+
+    public func handle(_ event: [UInt8], context: LambdaContext, stream: ResponseStream) throws {
+        var stopwatch = Stopwatch()
+        var measured = InvocationMetrics()
+        defer {
+            measured.totalMilliseconds = stopwatch.lap()
+            metrics.record(measured, requestID: context.requestID)
+        }
+        var http = false
+        let request: EmbeddingRequest
+        let sequences: [[Int32]]
+        do {
+            var document: JSONValue
+            switch try FunctionEvent(event) {
+            case .direct(let direct): document = direct
+            case .http(let httpRequest):
+                http = true
+                try HTTPRoute.check(httpRequest, paths: ["/embeddings", "/v1/embeddings"], limits: limits)
+                do { document = try JSONValue(parsing: httpRequest.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
+            case .sqs: throw InputError("SQS batches are not streamed")
+            }
+            request = try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions)
+            logInputs(request.inputs, context: context)
+            var tokenizing = Stopwatch()
+            sequences = try model.tokenize(request, limits: streamLimits, measured: &measured)
+            measured.tokenizeMilliseconds = tokenizing.lap()
+        } catch let error as InputError {
+            measured.rejected = 1
+            if http {
+                try stream.writeHTTPPrelude(statusCode: error.status, headers: ["content-type": "application/json"])
+                try stream.write(JSONValue.object(["error": .object(["message": .string(error.message), "type": .string(error.code),
+                                                                     "code": .number(Double(error.status))])]).jsonBytes)
+                return
+            }
+            throw error.handlerError
+        }
+        if http { try stream.writeHTTPPrelude(statusCode: 200, headers: ["content-type": "application/x-ndjson"]) }
+        var forward = Stopwatch()
+        var line: [UInt8] = []
+        for start in stride(from: 0, to: sequences.count, by: 32) {
+            let batch = Array(sequences[start..<min(start + 32, sequences.count)])
+            let vectors = model.embed(batch, normalize: request.normalize)
+            drift?.observe(batch, vectors: vectors)
+            line.removeAll(keepingCapacity: true)
+            for (offset, vector) in vectors.enumerated() {
+                writeEmbedding(vector, index: start + offset, format: request.encodingFormat, into: &line)
+                line.append(0x0A)
+            }
+            try stream.write(line)
+        }
+        measured.forwardMilliseconds = forward.lap()
+        var last: [UInt8] = []
+        JSONValue.object(["object": .string("usage"), "model": .string(model.name),
+                          "usage": .object(["prompt_tokens": .number(Double(measured.tokens)), "total_tokens": .number(Double(measured.tokens))])]).write(to: &last)
+        last.append(0x0A)
+        try stream.write(last)
+    }
+
+    /// The limits for a streamed request: its own counts apply (EmbeddingRequest already checked the inputs).
+    private var streamLimits: InputLimits {
+        var streamed = limits
+        streamed.maxTotalTokens = limits.maxStreamedTotalTokens
+        return streamed
     }
 
     // MARK: - Event shapes
@@ -177,26 +259,7 @@ public struct EmbedHandler: LambdaHandler {
         out.append(contentsOf: #"{"object":"list","data":["#.utf8)
         for (index, vector) in vectors.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: #"{"object":"embedding","index":"#.utf8)
-            JSONText.appendNumber(Double(index), to: &out)
-            out.append(contentsOf: #","embedding":"#.utf8)
-            switch format {
-            case .float:
-                out.append(UInt8(ascii: "["))
-                for (position, value) in vector.enumerated() {
-                    if position > 0 { out.append(UInt8(ascii: ",")) }
-                    JSONText.appendFloat(value, to: &out)
-                }
-                out.append(UInt8(ascii: "]"))
-            case .base64:
-                out.append(UInt8(ascii: "\""))
-                vector.withUnsafeBytes { raw in
-                    // Little-endian float32, as OpenAI's clients decode it (every platform Flint runs on is little-endian).
-                    Base64.encode(raw, into: &out)
-                }
-                out.append(UInt8(ascii: "\""))
-            }
-            out.append(UInt8(ascii: "}"))
+            writeEmbedding(vector, index: index, format: format, into: &out)
         }
         out.append(contentsOf: #"],"model":"#.utf8)
         JSONText.appendString(model.name, to: &out)
@@ -205,6 +268,30 @@ public struct EmbedHandler: LambdaHandler {
         out.append(contentsOf: #","total_tokens":"#.utf8)
         JSONText.appendNumber(Double(tokens), to: &out)
         out.append(contentsOf: "}}".utf8)
+    }
+
+    /// One `{"object": "embedding", "index", "embedding"}` object.
+    private func writeEmbedding(_ vector: [Float], index: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"object":"embedding","index":"#.utf8)
+        JSONText.appendNumber(Double(index), to: &out)
+        out.append(contentsOf: #","embedding":"#.utf8)
+        switch format {
+        case .float:
+            out.append(UInt8(ascii: "["))
+            for (position, value) in vector.enumerated() {
+                if position > 0 { out.append(UInt8(ascii: ",")) }
+                JSONText.appendFloat(value, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .base64:
+            out.append(UInt8(ascii: "\""))
+            vector.withUnsafeBytes { raw in
+                // Little-endian float32, as OpenAI's clients decode it (every platform Flint runs on is little-endian).
+                Base64.encode(raw, into: &out)
+            }
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     private func logInputs(_ inputs: [String], context: LambdaContext) {

@@ -18,13 +18,22 @@ public struct EmbeddingRequest: Equatable {
     public var normalize: Bool?
     /// Cut texts over the model's token limit instead of refusing them.
     public var truncate = false
+    /// Answer as JSON lines, streamed batch by batch (Flint's option; limits `maxStreamedInputs` and
+    /// `maxStreamedTotalTokens` then apply instead of `maxInputs` and `maxTotalTokens`).
+    public var stream = false
 
-    static let fields: Set<String> = ["input", "model", "encoding_format", "dimensions", "user", "normalize", "truncate"]
+    static let fields: Set<String> = ["input", "model", "encoding_format", "dimensions", "user", "normalize", "truncate", "stream"]
 
     /// Validates `document` against the limits and the served model.
     public init(_ document: JSONValue, limits: InputLimits, modelName: String, dimensions: Int) throws(InputError) {
         guard let members = document.object else {
             throw InputError("the request must be a JSON object with an \"input\" field, not \(document.typeName)")
+        }
+        let streamed = try Self.flag(members, "stream") ?? false
+        var limits = limits
+        if streamed {
+            limits.maxInputs = limits.maxStreamedInputs
+            limits.maxTotalTokens = limits.maxStreamedTotalTokens
         }
         if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
             throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
@@ -76,6 +85,7 @@ public struct EmbeddingRequest: Equatable {
                 throw InputError("\"dimensions\" must be \(dimensions), this model's width (it cannot shorten its vectors)")
             }
         }
+        stream = streamed
         normalize = try Self.flag(members, "normalize")
         truncate = try Self.flag(members, "truncate") ?? false
     }

@@ -33,16 +33,31 @@ public struct ProbeHandler: LambdaStreamingHandler {
     }
 
     public func streams(_ event: [UInt8]) -> Bool {
-        event.count < 4096 && event.first == UInt8(ascii: "{") && (try? JSONValue(parsing: event))?["stream"]?.integer != nil
+        Self.streamCommand(event) != nil
+    }
+
+    /// The streaming command in a direct event, or in the body of an HTTP (Function URL) event, which then
+    /// answers with an HTTP prelude.
+    static func streamCommand(_ event: [UInt8]) -> (command: JSONValue, http: Bool)? {
+        guard event.count < 65_536, event.first == UInt8(ascii: "{"), let document = try? JSONValue(parsing: event) else { return nil }
+        if document["stream"]?.integer != nil { return (document, document["http"]?.bool == true) }
+        if document["requestContext"]?["http"] != nil, let body = document["body"]?.string,
+           let command = try? JSONValue(parsing: body), command["stream"]?.integer != nil {
+            return (command, true)
+        }
+        return nil
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext, stream: ResponseStream) throws {
-        let command = try JSONValue(parsing: event)
+        guard let (command, http) = Self.streamCommand(event) else { return }
         let count = command["stream"]?.integer ?? 0
         let pause = command["chunk_ms"]?.integer ?? 0
         let size = command["chunk_bytes"]?.integer ?? 0
         let failAfter = command["fail_after"]?.integer
-        if command["http"]?.bool == true {
+        if failAfter == 0 {
+            throw HandlerError(type: "ProbeFailure", message: "failed after 0 chunks, as asked")
+        }
+        if http {
             try stream.writeHTTPPrelude(statusCode: 201, headers: ["content-type": "text/plain"], cookies: ["probe=1; Path=/"])
         }
         for index in 0..<max(0, count) {
