@@ -256,3 +256,29 @@ struct EmbedFunctionTests {
     }
 }
 }
+
+extension EmulatorIntegration.EmbedFunctionTests {
+    @Test(.enabled(if: EmulatorIntegration.StreamingInvokeTests.boto3, "boto3 is not installed (deploy/test installs it)"))
+    func streamedEmbeddingsArriveAsJSONLinesBatchByBatch() async throws {
+        let emulator = try await Self.start(["limits": .object(["maxInputs": .number(4), "maxStreamedInputs": .number(500),
+                                                                "maxCharactersPerInput": .number(300)])])
+        let texts = (0..<200).map { "text number \($0)" }
+        let event = String(decoding: JSONValue.object(["input": .array(texts.map { .string($0) }), "stream": .bool(true)]).jsonBytes, as: UTF8.self)
+        let answer = try EmulatorIntegration.StreamingInvokeTests.stream(emulator.port, "embed", event)
+        let chunks = answer["events"]?.array?.filter { $0["type"] == .string("PayloadChunk") } ?? []
+        #expect(chunks.count >= 3, "200 texts leave in batches of 32: \(chunks.count) chunks")
+        #expect(answer["complete"]?["ErrorCode"] == nil, "\(answer["complete"] ?? .null)")
+        // Through the buffered API the stream's lines arrive whole; check every line there.
+        let buffered = try await emulator.invoke("embed", event)
+        let lines = buffered.text.split(separator: "\n").map { try? JSONValue(parsing: String($0)) }
+        #expect(lines.count == 201)
+        #expect(lines.prefix(200).enumerated().allSatisfy { $1?["index"]?.integer == $0 && $1?["embedding"]?.array?.count == 32 })
+        #expect(lines.last??["object"] == .string("usage") && lines.last??["usage"]?["prompt_tokens"]?.integer ?? 0 > 600)
+        // Bad input is still a plain error, found before the first line.
+        let bad = try await emulator.invoke("embed", #"{"input": ["ok", 5], "stream": true}"#)
+        #expect(bad.json?["errorType"] == .string("Function.InvalidInput"))
+        let tooMany = try await emulator.invoke("embed", #"{"input": ["a","b","c","d","e"]}"#)
+        #expect(tooMany.json?["errorMessage"]?.string?.contains("at most 4") == true, "buffered requests keep maxInputs")
+        try await emulator.stop()
+    }
+}
