@@ -29,7 +29,7 @@ config["timeoutSeconds"] = 900
 json.dump(config, open(os.path.join(functions, "embed/function.json"), "w"))
 port = 9300 + os.getpid() % 500
 emulator = subprocess.Popen([flint, "emulate", "embed", "--bootstrap", bootstrap, "--functions-dir", functions, "--port", str(port),
-                             "--env", f"FLINT_MODEL={model}", "--quiet"], stdout=subprocess.DEVNULL)
+                             "--env", f"FLINT_MODEL={model}", "--quiet", "--no-stream-bandwidth-limit"], stdout=subprocess.DEVNULL)
 for _ in range(100):
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/stats"); break

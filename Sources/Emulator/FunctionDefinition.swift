@@ -69,9 +69,9 @@ public struct EmulatorOptions: Sendable {
     public var accountID = "012345678912"
     /// Whether to print environments' output and START/END/REPORT lines on standard output.
     public var printsLogs = true
-    /// Apply Lambda's streaming bandwidth (first 6 MB at full speed, then 2 MB/s) to streamed answers. Off by
-    /// default, for local speed; the 200 MB limit always applies.
-    public var limitsStreamingBandwidth = false
+    /// Apply Lambda's streaming bandwidth (first 6 MB at full speed, then 2 MB/s) to streamed answers, as Lambda
+    /// does; turn it off for local speed. The 200 MB limit always applies.
+    public var limitsStreamingBandwidth = true
 
     /// The defaults above.
     public init() {}

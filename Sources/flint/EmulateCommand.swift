@@ -53,8 +53,8 @@ struct EmulateCommand: AsyncParsableCommand {
     var asyncRetryDelays = "1,2"
     @Flag(help: "Do not print environments' logs and START/END/REPORT lines.")
     var quiet = false
-    @Flag(help: "Apply Lambda's streaming bandwidth to streamed answers (6 MB at full speed, then 2 MB/s).")
-    var streamBandwidthLimit = false
+    @Flag(help: "Do not apply Lambda's streaming bandwidth (6 MB at full speed, then 2 MB/s) to streamed answers.")
+    var noStreamBandwidthLimit = false
     @Option(help: ArgumentHelp("Run each environment chrooted in DIR, as Lambda runs a package: DIR/var/task holds the unzipped zip and is the task root (needs root).", valueName: "DIR"))
     var chroot: String?
 
@@ -84,7 +84,7 @@ struct EmulateCommand: AsyncParsableCommand {
             return .milliseconds(Int64(seconds * 1000))
         }
         options.printsLogs = !quiet
-        options.limitsStreamingBandwidth = streamBandwidthLimit
+        options.limitsStreamingBandwidth = !noStreamBandwidthLimit
 
         var variables: [String: String] = [:]
         for pair in environment {

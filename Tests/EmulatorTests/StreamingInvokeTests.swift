@@ -46,12 +46,26 @@ struct StreamingInvokeTests {
 
     @Test(.enabled(if: boto3, "boto3 is not installed (deploy/test installs it)"))
     func twentyMegabytesStreamButNotBuffered() async throws {
-        let emulator = try await EmulatorHarness([EmulatorHarness.function("probe", timeout: .seconds(60))])
+        let emulator = try await EmulatorHarness([EmulatorHarness.function("probe", timeout: .seconds(60))]) {
+            $0.limitsStreamingBandwidth = false
+        }
         let answer = try Self.stream(emulator.port, "probe", #"{"stream": 20, "chunk_bytes": 1048576}"#)
         #expect(answer["bodyBytes"] == .number(20 * 1_048_576) && answer["complete"]?["ErrorCode"] == nil, "\(answer["complete"] ?? .null)")
         // The same answer through the buffered Invoke API is over its 6 MB limit.
         let buffered = try await emulator.invoke("probe", #"{"stream": 20, "chunk_bytes": 1048576}"#)
         #expect(buffered.json?["errorType"] == .string("Function.ResponseSizeTooLarge"), "\(buffered.text.prefix(200))")
+        try await emulator.stop()
+    }
+
+    @Test(.enabled(if: boto3, "boto3 is not installed (deploy/test installs it)"))
+    func bandwidthIsCappedAfterTheFirstSixMegabytes() async throws {
+        // Lambda's rate, the emulator's default: 6 MiB at once, then 2 MiB/s, so 10 MiB take at least 2 s.
+        let emulator = try await EmulatorHarness([EmulatorHarness.function("probe", timeout: .seconds(60))])
+        let answer = try Self.stream(emulator.port, "probe", #"{"stream": 10, "chunk_bytes": 1048576}"#)
+        let chunks = answer["events"]?.array?.filter { $0["type"] == .string("PayloadChunk") } ?? []
+        let last = chunks.last?["at"]?.number ?? 0, first = chunks.first?["at"]?.number ?? 0
+        #expect(answer["bodyBytes"] == .number(10 * 1_048_576))
+        #expect(last - first >= 1.7 && last - first < 6, "10 MiB streamed over \(last - first) s")
         try await emulator.stop()
     }
 
