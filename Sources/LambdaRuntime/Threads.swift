@@ -12,18 +12,29 @@ import Synchronization
 /// Runtime loops block in libcurl, so they get threads of their own rather than Swift concurrency's cooperative
 /// pool, which has one thread per core and would starve.
 func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
     defer { pthread_attr_destroy(&attributes) }
+    _ = createThread(body, attributes: &attributes)
+}
+
+#if canImport(Darwin)
+typealias ThreadHandle = pthread_t?
+#else
+typealias ThreadHandle = pthread_t
+#endif
+
+/// pthread_create for a Swift closure (the closure is retained until the thread runs it).
+private func createThread(_ body: @escaping @Sendable () -> Void, attributes: UnsafePointer<pthread_attr_t>?) -> ThreadHandle {
+    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
     #if canImport(Darwin)
     var thread: pthread_t? = nil
     #else
     var thread = pthread_t()
     #endif
-    let result = pthread_create(&thread, &attributes, { raw in
+    let result = pthread_create(&thread, attributes, { raw in
         #if canImport(Darwin)
         let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
         #else
@@ -33,6 +44,7 @@ func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
         return nil
     }, box)
     precondition(result == 0, "pthread_create failed: \(result)")
+    return thread
 }
 
 /// The exit status of whichever loop ends first; `wait` blocks until one does.
@@ -54,26 +66,11 @@ final class ExitSignal: Sendable {
 
 /// A POSIX thread the caller waits for: a streaming handler runs on one while the loop's thread feeds libcurl.
 final class JoinableThread {
-    #if canImport(Darwin)
-    private var thread: pthread_t? = nil
-    #else
-    private var thread = pthread_t()
-    #endif
+    private let thread: ThreadHandle
 
     /// Starts `body` now.
     init(_ body: @escaping @Sendable () -> Void) {
-        final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let result = pthread_create(&thread, nil, { raw in
-            #if canImport(Darwin)
-            let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-            #else
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            #endif
-            box.body()
-            return nil
-        }, box)
-        precondition(result == 0, "pthread_create failed: \(result)")
+        thread = createThread(body, attributes: nil)
     }
 
     /// Waits for the body to return.

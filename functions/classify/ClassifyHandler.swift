@@ -95,35 +95,9 @@ public struct ClassifyHandler: LambdaHandler {
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
-        var stopwatch = Stopwatch()
-        var measured = InvocationMetrics()
-        defer {
-            measured.totalMilliseconds = stopwatch.lap()
-            metrics.record(measured, requestID: context.requestID)
-        }
-        do {
-            switch try FunctionEvent(event) {
-            case .direct(let document):
-                try classify(document, measured: &measured, into: &response)
-            case .http(let request):
-                do throws(InputError) {
-                    try HTTPRoute.check(request, paths: ["/classify", "/v1/classify"], limits: limits)
-                    let document: JSONValue
-                    do { document = try JSONValue(parsing: request.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
-                    var body: [UInt8] = []
-                    try classify(document, measured: &measured, into: &body)
-                    HTTPResponse.write(status: 200, body: body, into: &response)
-                } catch {
-                    measured.rejected = 1
-                    response.removeAll(keepingCapacity: true)
-                    HTTPResponse.write(error, into: &response)
-                }
-            case .sqs:
-                throw InputError("the classify function answers direct and HTTP invocations, not SQS batches")
-            }
-        } catch let error as InputError {
-            measured.rejected = 1
-            throw error.handlerError
+        try JSONFunction.serve(event, context: context, metrics: metrics, paths: ["/classify", "/v1/classify"], limits: limits,
+                               name: "classify", into: &response) { document, measured, out throws(InputError) in
+            try classify(document, measured: &measured, into: &out)
         }
     }
 

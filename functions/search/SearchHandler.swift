@@ -59,35 +59,9 @@ public struct SearchHandler: LambdaHandler {
     }
 
     public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
-        var stopwatch = Stopwatch()
-        var measured = InvocationMetrics()
-        defer {
-            measured.totalMilliseconds = stopwatch.lap()
-            metrics.record(measured, requestID: context.requestID)
-        }
-        do {
-            switch try FunctionEvent(event) {
-            case .direct(let document):
-                try answer(document, measured: &measured, into: &response)
-            case .http(let request):
-                do throws(InputError) {
-                    try HTTPRoute.check(request, paths: ["/search", "/v1/search"], limits: limits)
-                    let document: JSONValue
-                    do { document = try JSONValue(parsing: request.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
-                    var body: [UInt8] = []
-                    try answer(document, measured: &measured, into: &body)
-                    HTTPResponse.write(status: 200, body: body, into: &response)
-                } catch {
-                    measured.rejected = 1
-                    response.removeAll(keepingCapacity: true)
-                    HTTPResponse.write(error, into: &response)
-                }
-            case .sqs:
-                throw InputError("the search function answers direct and HTTP invocations, not SQS batches")
-            }
-        } catch let error as InputError {
-            measured.rejected = 1
-            throw error.handlerError
+        try JSONFunction.serve(event, context: context, metrics: metrics, paths: ["/search", "/v1/search"], limits: limits,
+                               name: "search", into: &response) { document, measured, out throws(InputError) in
+            try answer(document, measured: &measured, into: &out)
         }
     }
 
