@@ -1,3 +1,4 @@
+import FlintJSON
 import FlintModel
 
 /// One linear layer's weights, [out, in] as HF stores them: int8 rows with scales for the fast path, and for the
@@ -58,6 +59,13 @@ struct BertWeights {
     let embeddingsLayerNorm: LayerNormWeights
     let layers: [BertLayerWeights]
     let vocabularySize: Int
+    /// The word-embedding row of each token id: the file leaves out rows of pieces no text can produce
+    /// (`prunedTokenIds`), and those ids map to the unknown token's row. Empty when nothing was pruned.
+    let wordRows: [Int32]
+
+    /// The word-embedding row for `id` (an id below `vocabularySize`).
+    @inline(__always)
+    func wordRow(_ id: Int) -> Int { wordRows.isEmpty ? id : Int(wordRows[id]) }
 
     /// `int8`: the fast path needs int8 linear weights; otherwise f32 values are prepared for the reference path.
     init(model: ModelFile, configuration: EncoderConfiguration, int8 needsInt8: Bool) throws(ModelFileError) {
@@ -93,9 +101,36 @@ struct BertWeights {
         }
         let word = try shape("embeddings.word_embeddings.weight", nil)
         guard word.shape.count == 2, word.shape[1] == h else { throw ModelFileError("model: word embeddings are not (vocab, \(h))") }
-        vocabularySize = word.shape[0]
+        let pruned = (model.metadata["prunedTokenIds"]?.array ?? []).compactMap(\.integer)
+        if pruned.isEmpty {
+            vocabularySize = word.shape[0]
+            wordRows = []
+        } else {
+            let vocabulary = model.metadata["vocabSize"]?.integer ?? 0
+            vocabularySize = vocabulary
+            let prunedSet = Set(pruned)
+            guard prunedSet.count == pruned.count, pruned.allSatisfy({ (0..<vocabulary).contains($0) }),
+                  word.shape[0] == vocabulary - pruned.count else {
+                throw ModelFileError("model: \(word.shape[0]) word-embedding rows do not match vocabSize \(vocabulary) less \(pruned.count) pruned ids")
+            }
+            let unknownID = model.metadata["tokenizer"]?["unkId"]?.integer ?? 0
+            var rows = [Int32](repeating: -1, count: vocabulary)
+            var next: Int32 = 0
+            for id in 0..<vocabulary where !prunedSet.contains(id) {
+                rows[id] = next
+                next += 1
+            }
+            let unknownRow = rows.indices.contains(unknownID) && rows[unknownID] >= 0 ? rows[unknownID] : 0
+            wordRows = rows.map { $0 >= 0 ? $0 : unknownRow }
+        }
         wordEmbeddings = try table("embeddings.word_embeddings.weight", nil)
-        positionEmbeddings = try table("embeddings.position_embeddings.weight", [configuration.maxPositions, h])
+        // Files keep position rows up to the longest sequence only (older ones, every position).
+        let positions = try shape("embeddings.position_embeddings.weight", nil)
+        guard positions.shape.count == 2, positions.shape[1] == h,
+              (configuration.maxSequenceLength...configuration.maxPositions).contains(positions.shape[0]) else {
+            throw ModelFileError("model: tensor embeddings.position_embeddings.weight has shape \(positions.shape), expected (\(configuration.maxSequenceLength)…\(configuration.maxPositions), \(h))")
+        }
+        positionEmbeddings = try table("embeddings.position_embeddings.weight", nil)
         tokenTypeEmbeddings = try floats("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h])
         embeddingsLayerNorm = try norm("embeddings.LayerNorm")
         var layers: [BertLayerWeights] = []

@@ -150,9 +150,10 @@ public final class Encoder {
             for position in 0..<segment.count {
                 let id = Int(ids[position]), row = segment.lowerBound + position
                 precondition(id >= 0 && id < weights.vocabularySize, "token id \(id) is outside the vocabulary")
+                let wordRow = weights.wordRow(id)
                 let type = Int(typeIDs.map { $0[sequence][position] } ?? 0)
                 for d in 0..<h {
-                    hidden[row * h + d] = weights.wordEmbeddings.value(row: id, column: d, width: h)
+                    hidden[row * h + d] = weights.wordEmbeddings.value(row: wordRow, column: d, width: h)
                         + weights.positionEmbeddings.value(row: position, column: d, width: h)
                         + weights.tokenTypeEmbeddings[min(type, configuration.typeVocabSize - 1) * h + d]
                 }

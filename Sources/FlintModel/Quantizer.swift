@@ -52,6 +52,25 @@ public enum Quantizer {
             throw ModelFileError("vocab.txt has \(tokens.count) tokens but config.json says vocab_size \(configuration.vocabSize)")
         }
 
+        let pooling = try json("1_Pooling/config.json", required: false)
+        let poolingMode = pooling?["pooling_mode_cls_token"]?.bool == true ? "cls"
+            : pooling?["pooling_mode_max_tokens"]?.bool == true ? "max" : "mean"
+        let modules = try json("modules.json", required: false)?.array ?? []
+        let normalize = modules.contains { $0["type"]?.string?.hasSuffix("Normalize") == true }
+        let sentenceConfig = try json("sentence_bert_config.json", required: false)
+        let maxSequence = min(sentenceConfig?["max_seq_length"]?.integer ?? configuration.maxPositions, configuration.maxPositions)
+        let vocabulary = Vocabulary(tokens: tokens)
+        let tokenizerConfig = try json("tokenizer_config.json", required: false) ?? .object([:])
+        let lowercase = tokenizerConfig["do_lower_case"]?.bool ?? true
+        // Rows no text can reach are left out: word-embedding rows of pieces the tokenizer can never produce
+        // (their ids go in the metadata, `prunedTokenIds`), and position rows past the longest sequence.
+        var pruningConfiguration = TokenizerConfiguration()
+        pruningConfiguration.lowercase = lowercase
+        pruningConfiguration.handleChineseCharacters = tokenizerConfig["tokenize_chinese_chars"]?.bool ?? true
+        pruningConfiguration.specialTokens = ["unk", "cls", "sep", "pad", "mask"].map { tokenizerConfig["\($0)_token"]?.string ?? "[\($0.uppercased())]" }
+        let pruned = (try? WordPieceTokenizer(vocabulary: vocabulary, configuration: pruningConfiguration))?.unreachableIDs ?? []
+        let prunedSet = Set(pruned.map(Int.init))
+
         // Tensors, checked against the configuration; checkpoints saved from BertFor* models carry a `bert.` prefix.
         let prefix = checkpoint.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
         let h = configuration.hiddenSize, i = configuration.intermediateSize
@@ -85,9 +104,17 @@ public enum Quantizer {
             guard entry.shape == shape else {
                 throw ModelFileError("model.safetensors: tensor \(source) has shape \(entry.shape), expected \(shape)")
             }
-            let values = try checkpoint.floats(source)
+            var values = try checkpoint.floats(source)
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw ModelFileError("model.safetensors: tensor \(source) has a non-finite value at element \(bad)")
+            }
+            var shape = shape
+            if name == "embeddings.word_embeddings.weight" && !prunedSet.isEmpty {
+                values = (0..<shape[0]).filter { !prunedSet.contains($0) }.flatMap { values[($0 * h)..<(($0 + 1) * h)] }
+                shape[0] -= prunedSet.count
+            } else if name == "embeddings.position_embeddings.weight" && maxSequence < shape[0] {
+                values = Array(values.prefix(maxSequence * h))
+                shape[0] = maxSequence
             }
             if quantized && !float32 {
                 var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1])
@@ -107,9 +134,6 @@ public enum Quantizer {
             }
         }
 
-        let vocabulary = Vocabulary(tokens: tokens)
-        let tokenizerConfig = try json("tokenizer_config.json", required: false) ?? .object([:])
-        let lowercase = tokenizerConfig["do_lower_case"]?.bool ?? true
         var tokenizer: [String: JSONValue] = [
             "lowercase": .bool(lowercase),
             "cleanText": .bool(true),
@@ -131,13 +155,6 @@ public enum Quantizer {
         }
         tokenizer["specialTokens"] = .array(specials)
 
-        let pooling = try json("1_Pooling/config.json", required: false)
-        let poolingMode = pooling?["pooling_mode_cls_token"]?.bool == true ? "cls"
-            : pooling?["pooling_mode_max_tokens"]?.bool == true ? "max" : "mean"
-        let modules = try json("modules.json", required: false)?.array ?? []
-        let normalize = modules.contains { $0["type"]?.string?.hasSuffix("Normalize") == true }
-        let sentenceConfig = try json("sentence_bert_config.json", required: false)
-        let maxSequence = min(sentenceConfig?["max_seq_length"]?.integer ?? configuration.maxPositions, configuration.maxPositions)
 
         var members: [String: JSONValue] = [
             "architecture": .string("bert"),
@@ -151,6 +168,7 @@ public enum Quantizer {
             "sourceSHA256": .string(weightBytes.withUnsafeBytes { SHA256.hex($0) }),
             "producer": .string(producer), "tokenizer": .object(tokenizer),
         ]
+        if !pruned.isEmpty { members["prunedTokenIds"] = .array(pruned.map { .number(Double($0)) }) }
         for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
         let metadata = JSONValue.object(members)
         let assets = TokenizerAssets.serialize(vocabulary: vocabulary, tables: UnicodeTables.shared)

@@ -21,7 +21,7 @@ public struct WordPieceTokenizer: Sendable {
     let separatorID: Int32
     private let stripsAccents: Bool
     /// The special tokens found in the vocabulary, as bytes with their ids, longest first.
-    private let specials: [(bytes: [UInt8], id: Int32)]
+    let specials: [(bytes: [UInt8], id: Int32)]
 
     /// Checks that the special tokens exist in the vocabulary.
     public init(vocabulary: Vocabulary, configuration: TokenizerConfiguration = TokenizerConfiguration(),

@@ -37,6 +37,30 @@ import WordPiece
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(rows.count) differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
     }
 
+    /// The ids the quantizer prunes from the word-embedding table must never come out of the tokenizer: HF's own
+    /// ids for the whole corpus (2,400 texts: odd Unicode, CJK, punctuation runs, code) never hit one, nor do texts
+    /// built from every pruned piece itself.
+    @Test func unreachableIDsAreNeverProduced() throws {
+        let unreachable = Set(Self.tokenizer.unreachableIDs)
+        #expect(unreachable.count > 1000 && unreachable.count < 1500, "MiniLM's vocabulary: \(unreachable.count) unreachable pieces")
+        for name in ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", "the", "##s", "!", "."] {
+            #expect(!unreachable.contains(Self.tokenizer.vocabulary.id(of: Array(name.utf8))!), "\(name) must stay reachable")
+        }
+        #expect(unreachable.contains(Self.tokenizer.vocabulary.id(of: Array("[unused0]".utf8))!))
+        var hits: [String] = []
+        for row in try Self.rows("corpus.jsonl") {
+            let produced = Self.ids(row["ids"]).filter(unreachable.contains)
+            if !produced.isEmpty { hits.append("\(row["text"]?.string?.prefix(80) ?? ""): \(produced)") }
+        }
+        // Every pruned piece written out as text, with and without spaces around it.
+        let pieces = unreachable.sorted().map { String(decoding: Self.tokenizer.vocabulary.token($0), as: UTF8.self) }
+        for text in [pieces.joined(separator: " "), pieces.joined(), pieces.map { $0.replacingOccurrences(of: "##", with: "") }.joined()] {
+            let produced = Self.tokenizer.encode(text, maxLength: 100_000).ids.filter(unreachable.contains)
+            if !produced.isEmpty { hits.append("pruned pieces as text: \(produced.prefix(10))") }
+        }
+        #expect(hits.isEmpty, "\(hits.prefix(5).joined(separator: "\n"))")
+    }
+
     @Test func everyPairMatchesHFIncludingTruncation() throws {
         let rows = try Self.rows("pairs.jsonl")
         var mismatches: [String] = []

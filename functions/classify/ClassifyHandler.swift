@@ -49,7 +49,7 @@ public struct ClassifyHandler: LambdaHandler {
         self.model = model
         self.limits = try InputLimits(configuration: configuration)
         self.template = try configuration.string("template", default: "This text is about {}.")
-        guard template.contains("{}") else { throw ConfigurationError("function.json: template must contain {} where the label goes") }
+        guard ByteSearch.contains(template, "{}") else { throw ConfigurationError("function.json: template must contain {} where the label goes") }
         self.temperature = Float(try configuration.number("temperature", default: 0.05, minimum: 0.0001))
         self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
         self.drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
@@ -76,7 +76,7 @@ public struct ClassifyHandler: LambdaHandler {
         if let names = value.array {
             for (index, name) in names.enumerated() {
                 guard let text = name.string, !text.isEmpty else { throw InputError("labels[\(index)] must be a non-empty string") }
-                labels.append(Label(name: text, description: template.replacing("{}", with: text)))
+                labels.append(Label(name: text, description: ByteSearch.replacing("{}", with: text, in: template)))
             }
         } else if let described = value.object {
             for name in described.keys.sorted() {

@@ -78,7 +78,8 @@ public struct EmbedHandler: LambdaStreamingHandler {
     // MARK: - Streaming
 
     public func streams(_ event: [UInt8]) -> Bool {
-        guard event.firstRange(of: Array(#""stream""#.utf8)) != nil || event.firstRange(of: Array(#"\"stream\""#.utf8)) != nil,
+        guard ByteSearch.firstIndex(of: Array(#""stream""#.utf8), in: event) != nil
+                || ByteSearch.firstIndex(of: Array(#"\"stream\""#.utf8), in: event) != nil,
               let document = try? JSONValue(parsing: event) else { return false }
         if document["stream"]?.bool == true { return true }
         if document["requestContext"]?["http"] != nil, let request = try? HTTPRequest(event: document).body,

@@ -84,8 +84,11 @@ public struct SearchHandler: LambdaHandler {
                                            limits: limits, modelName: model.name, dimensions: model.dimensions)
         } catch {
             // The same checks as an embeddings request, told in this request's words.
-            throw InputError(error.message.replacing("\"input\"", with: "\"query\"").replacing("input[", with: "query[")
-                .replacing("input is", with: "query is").replacing("input has", with: "query has"))
+            var message = error.message
+            for (said, meant) in [("\"input\"", "\"query\""), ("input[", "query["), ("input is", "query is"), ("input has", "query has")] {
+                message = ByteSearch.replacing(said, with: meant, in: message)
+            }
+            throw InputError(message)
         }
         var stopwatch = Stopwatch()
         let sequences = try model.tokenize(request, limits: limits, measured: &measured)
