@@ -170,7 +170,7 @@ let package = Package(
 // libFuzzer targets, only when Tests/Fuzz/run builds them (they need -sanitize=fuzzer to link).
 if Context.environment["FLINT_FUZZ"] != nil {
     package.targets += [
-        .executableTarget(name: "ModelFileFuzz", dependencies: ["FlintModel", "WordPiece"], path: "Tests/Fuzz/ModelFileFuzz"),
+        .executableTarget(name: "ModelFileFuzz", dependencies: ["FlintModel", "WordPiece", "Embedder"], path: "Tests/Fuzz/ModelFileFuzz"),
         .executableTarget(name: "TokenizerFuzz", dependencies: ["WordPiece"], path: "Tests/Fuzz/TokenizerFuzz"),
     ]
 }

@@ -1,5 +1,6 @@
 // libFuzzer target for the model file reader: any bytes must give a model or a ModelFileError, never a crash or
 // an out-of-bounds read (run under AddressSanitizer). Built and run by Tests/Fuzz/run.
+import Embedder
 import FlintModel
 import WordPiece
 
@@ -34,7 +35,11 @@ public func fuzzModelFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = model.dequantized(name)
     }
     if let tokenizer = try? model.tokenizer() {
-        _ = tokenizer.encode("Hello, wörld! 日本語 한국어 ﬁ İ [SEP] x")
+        let ids = tokenizer.encode("Hello, wörld! 日本語 한국어 ﬁ İ [SEP] x").ids
+        // The encoder's own checks (shapes, packed layouts, pruned ids) must refuse what it cannot run.
+        if let encoder = try? Encoder(model: model), ids.allSatisfy({ Int($0) < tokenizer.vocabulary.count }) {
+            _ = encoder.embed(Array(ids.prefix(8)))
+        }
     }
     return 0
 }
