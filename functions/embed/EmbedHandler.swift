@@ -82,7 +82,7 @@ public struct EmbedHandler: LambdaStreamingHandler {
                 || ByteSearch.firstIndex(of: Array(#"\"stream\""#.utf8), in: event) != nil,
               let document = try? JSONValue(parsing: event) else { return false }
         if document["stream"]?.bool == true { return true }
-        if document["requestContext"]?["http"] != nil, let request = try? HTTPRequest(event: document).body,
+        if document["requestContext"]?["http"] != nil, case let request = HTTPRequest(event: document).body,
            let body = try? JSONValue(parsing: request) {
             return body["stream"]?.bool == true
         }
