@@ -23,7 +23,9 @@ public final class Encoder {
     /// Which arithmetic the linear layers use.
     public enum Precision: Sendable { case int8, float32 }
 
+    /// The model's shape, pooling and normalisation, from the file's metadata.
     public let configuration: EncoderConfiguration
+    /// Which arithmetic this encoder uses.
     public let precision: Precision
     /// Activations are quantized in groups of this many values along each token's vector, each with its own
     /// scale (per-token scales lose outliers: MiniLM's mean cosine to fp32 goes from 0.9950 with one scale per

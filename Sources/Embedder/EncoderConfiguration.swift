@@ -3,16 +3,26 @@ import FlintModel
 
 /// The encoder's hyper-parameters and head (pooling, normalisation), from a model file's metadata.
 public struct EncoderConfiguration: Sendable, Equatable {
+    /// How token vectors become one: their mean, the `[CLS]` vector, or the element-wise maximum.
     public enum Pooling: String, Sendable { case mean, cls, max }
 
+    /// Width of the hidden states and of the embedding.
     public let hiddenSize: Int
+    /// Encoder layers.
     public let layers: Int
+    /// Attention heads.
     public let heads: Int
+    /// Width of the feed-forward layer.
     public let intermediateSize: Int
+    /// The checkpoint's position count.
     public let maxPositions: Int
+    /// Token-type embeddings.
     public let typeVocabSize: Int
+    /// LayerNorm epsilon.
     public let layerNormEps: Float
+    /// The pooling the model was trained with.
     public let pooling: Pooling
+    /// Whether embeddings are L2-normalised by default.
     public let normalize: Bool
     /// Longest input, in tokens (special tokens included).
     public let maxSequenceLength: Int

@@ -2,13 +2,21 @@ import FlintJSON
 
 /// The hyper-parameters of a BERT-family checkpoint (`config.json`), checked for what Flint supports.
 public struct BertConfiguration: Sendable, Equatable {
+    /// Width of every hidden state (`hidden_size`).
     public var hiddenSize: Int
+    /// Encoder layers (`num_hidden_layers`).
     public var layers: Int
+    /// Attention heads (`num_attention_heads`).
     public var heads: Int
+    /// Width of the feed-forward layer (`intermediate_size`).
     public var intermediateSize: Int
+    /// Position-embedding rows in the checkpoint (`max_position_embeddings`).
     public var maxPositions: Int
+    /// Vocabulary size (`vocab_size`).
     public var vocabSize: Int
+    /// Token-type (segment) embeddings (`type_vocab_size`).
     public var typeVocabSize: Int
+    /// LayerNorm epsilon (`layer_norm_eps`).
     public var layerNormEps: Double
 
     /// Reads `config.json`; anything that is not a BERT encoder with absolute positions and erf GELU is refused

@@ -10,10 +10,15 @@ import Darwin
 
 /// A tensor to store: raw little-endian data (f32 or int8) and, for int8, one f32 scale per row.
 public struct TensorPayload: Sendable {
+    /// The tensor name.
     public var name: String
+    /// How `data` is stored.
     public var dataType: TensorInfo.DataType
+    /// Dimensions, outermost first.
     public var shape: [Int]
+    /// The stored bytes, little-endian.
     public var data: [UInt8]
+    /// One scale per row for int8 tensors; empty for f32.
     public var scales: [Float]
 
     /// Creates a payload; `data` must hold `shape`'s element count of `dataType`.

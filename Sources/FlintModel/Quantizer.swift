@@ -10,16 +10,24 @@ import WordPiece
 public enum Quantizer {
     /// What was stored, for the report `flint quantize` prints.
     public struct Report: Sendable {
+        /// One tensor as written.
         public struct Tensor: Sendable {
+            /// Its name in the file.
             public let name: String
+            /// Its dimensions as stored.
             public let shape: [Int]
+            /// How it is stored.
             public let dataType: TensorInfo.DataType
+            /// Bytes in the file, scales included.
             public let storedBytes: Int
             /// ‖w − dequantized(w)‖ / ‖w‖ (0 for f32).
             public let relativeError: Double
         }
+        /// Every tensor written, in file order.
         public var tensors: [Tensor] = []
+        /// Size of the source `model.safetensors`.
         public var sourceBytes = 0
+        /// Size of the model file written.
         public var fileBytes = 0
     }
 

@@ -6,7 +6,9 @@ import FlintJSON
 public struct SafeTensors: Sendable {
     /// One tensor's entry in the header.
     public struct Entry: Sendable, Equatable {
+        /// The element type as written in the header (`F32`, `F16`, `BF16`, ...).
         public let dtype: String
+        /// Dimensions, outermost first.
         public let shape: [Int]
         let range: Range<Int>
     }

@@ -18,14 +18,17 @@ public struct TensorInfo: Sendable, Equatable {
 
     /// The checkpoint's name, e.g. `encoder.layer.0.attention.self.query.weight`.
     public let name: String
+    /// How the values are stored.
     public let dataType: DataType
     /// Dimensions, outermost first (1–4 of them).
     public let shape: [Int]
     /// Data offset and length, relative to the tensor-data section.
     public let dataOffset: Int
+    /// Length of the data in bytes.
     public let dataLength: Int
     /// Scales (f32), relative to the tensor-data section: one per row for int8, none for f32.
     public let scaleOffset: Int
+    /// Number of f32 scales (rows for int8, 0 for f32).
     public let scaleCount: Int
 
     /// Number of elements.

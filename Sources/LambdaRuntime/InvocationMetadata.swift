@@ -49,16 +49,26 @@ public struct InvocationMetadata: Sendable, Equatable {
 
     /// The Runtime API headers of interest as they arrived, before validation. Empty values count as absent.
     public struct RawHeaders: Sendable {
+        /// `Lambda-Runtime-Aws-Request-Id`.
         public var requestID: String?
+        /// `Lambda-Runtime-Deadline-Ms`, unparsed.
         public var deadline: String?
+        /// `Lambda-Runtime-Invoked-Function-Arn`.
         public var invokedFunctionARN: String?
+        /// `Lambda-Runtime-Trace-Id`.
         public var traceID: String?
+        /// `Lambda-Runtime-Client-Context`.
         public var clientContext: String?
+        /// `Lambda-Runtime-Cognito-Identity`.
         public var cognitoIdentity: String?
+        /// `Lambda-Runtime-Aws-Tenant-Id`.
         public var tenantID: String?
+        /// `Lambda-Runtime-Invocation-Id`.
         public var invocationID: String?
+        /// `Content-Type` of the event.
         public var contentType: String?
 
+        /// No headers yet.
         public init() {}
 
         /// Records one `Name: value` header line (name matched case-insensitively; unknown names ignored).

@@ -15,9 +15,13 @@ public struct TokenizerConfiguration: Sendable, Equatable {
     public var maxLength = 256
     /// Prefix of word-continuation pieces.
     public var continuationPrefix = "##"
+    /// The token for words with no WordPiece split.
     public var unknownToken = "[UNK]"
+    /// The token that opens every sequence.
     public var classToken = "[CLS]"
+    /// The token that ends each sequence of the input.
     public var separatorToken = "[SEP]"
+    /// The padding token (this tokenizer does not pad; kept for the metadata).
     public var padToken = "[PAD]"
     /// Added special tokens: matched in the raw text before normalisation and kept whole, as HF's added
     /// vocabulary does (so a text containing `[SEP]` gets the separator id there).

@@ -13,7 +13,9 @@
 /// let ids = tokenizer.encode("Hello, world!").ids   // [101, 7592, 1010, 2088, 999, 102]
 /// ```
 public struct WordPieceTokenizer: Sendable {
+    /// The vocabulary, id order.
     public let vocabulary: Vocabulary
+    /// The normalisation and framing settings.
     public let configuration: TokenizerConfiguration
     let tables: UnicodeTables
     let unknownID: Int32
