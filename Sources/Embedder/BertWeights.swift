@@ -108,15 +108,16 @@ struct BertWeights {
         } else {
             let vocabulary = model.metadata["vocabSize"]?.integer ?? 0
             vocabularySize = vocabulary
-            let prunedSet = Set(pruned)
-            guard prunedSet.count == pruned.count, pruned.allSatisfy({ (0..<vocabulary).contains($0) }),
+            // Ascending and distinct (the quantizer writes them so); one merge pass, no hashing at cold start.
+            guard zip(pruned, pruned.dropFirst()).allSatisfy({ $0 < $1 }), pruned.allSatisfy({ (0..<vocabulary).contains($0) }),
                   word.shape[0] == vocabulary - pruned.count else {
-                throw ModelFileError("model: \(word.shape[0]) word-embedding rows do not match vocabSize \(vocabulary) less \(pruned.count) pruned ids")
+                throw ModelFileError("model: \(word.shape[0]) word-embedding rows do not match vocabSize \(vocabulary) less \(pruned.count) pruned ids (ascending)")
             }
             let unknownID = model.metadata["tokenizer"]?["unkId"]?.integer ?? 0
             var rows = [Int32](repeating: -1, count: vocabulary)
-            var next: Int32 = 0
-            for id in 0..<vocabulary where !prunedSet.contains(id) {
+            var next: Int32 = 0, skip = 0
+            for id in 0..<vocabulary {
+                if skip < pruned.count && pruned[skip] == id { skip += 1; continue }
                 rows[id] = next
                 next += 1
             }
