@@ -69,21 +69,28 @@ public final class Encoder {
         quantized = []; activationScales = []; sums = []
         scores = [Float](repeating: 0, count: tokens)
         attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 1) * tokens)
-        reserve(tokens)
+        reserve(min(tokens, 32))
     }
 
     /// Grows the scratch buffers to hold `tokens` tokens.
     private func reserve(_ tokens: Int) {
         guard tokens > capacity else { return }
+        // Grow by doubling, from a small start: pages of scratch are zeroed by the kernel when first touched, and
+        // sizing everything for the longest sequence up front cost milliseconds of every cold start.
+        let rows = min(max(tokens, capacity * 2), max(tokens, packTokens))
         let h = configuration.hiddenSize, i = configuration.intermediateSize, widest = max(h, i)
-        hidden = [Float](repeating: 0, count: tokens * h)
+        hidden = [Float](repeating: 0, count: rows * h)
         query = hidden; key = hidden; value = hidden; context = hidden; projected = hidden
-        intermediate = [Float](repeating: 0, count: tokens * i)
-        quantized = [Int8](repeating: 0, count: tokens * widest)
-        activationScales = [Float](repeating: 0, count: tokens * widest)
-        sums = [Int32](repeating: 0, count: tokens * widest)
-        capacity = tokens
+        intermediate = [Float](repeating: 0, count: rows * i)
+        quantized = [Int8](repeating: 0, count: rows * widest)
+        activationScales = [Float](repeating: 0, count: rows * max(h / groupSize(h), i / groupSize(i)))
+        // The int32 scratch serves row-major weights only (older files); packed ones scale inside the kernel.
+        if weights.layers.contains(where: { !$0.query.packed || !$0.intermediate.packed }) {
+            sums = [Int32](repeating: 0, count: rows * widest)
+        }
+        capacity = rows
     }
+
 
     /// The embedding of one token sequence (ids from the model's tokenizer, `[CLS]` … `[SEP]`). Longer inputs than
     /// `maxSequenceLength` are cut; ids outside the vocabulary are a precondition failure.
@@ -242,7 +249,7 @@ public final class Encoder {
     }
 
     private func groupSize(_ columns: Int) -> Int {
-        activationGroup > 0 && columns % activationGroup == 0 ? activationGroup : columns
+        activationGroup > 0 && activationGroup % 4 == 0 && columns % activationGroup == 0 ? activationGroup : columns
     }
 
     private func quantizeActivations(_ input: [Float], rows: Int, columns: Int) {

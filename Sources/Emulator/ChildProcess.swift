@@ -50,6 +50,8 @@ final class ChildProcess: @unchecked Sendable {
     /// How many of the two reader threads still hold their pipe open.
     private final class OpenReaders: Sendable {
         let count = Atomic<Int>(2)
+        /// Reads whose lines are still being handed on (read from the pipe, not yet given to `onLine`).
+        let delivering = Atomic<Int>(0)
     }
 
     /// Spawns `executable` with exactly `environment`, in `directory`.
@@ -104,7 +106,7 @@ final class ChildProcess: @unchecked Sendable {
         for (descriptor, isError) in [(outPipe[0], false), (errPipe[0], true)] {
             drained.enter()
             Thread {
-                Self.readLines(descriptor) { onLine($0, isError) }
+                Self.readLines(descriptor, delivering: readers.delivering) { onLine($0, isError) }
                 readers.count.subtract(1, ordering: .sequentiallyConsistent)
                 close(descriptor)
                 drained.leave()
@@ -129,6 +131,8 @@ final class ChildProcess: @unchecked Sendable {
     /// done).
     func unreadOutputBytes() -> Int {
         guard readers.count.load(ordering: .sequentiallyConsistent) == 2 else { return 0 }
+        // Bytes already read but whose lines are not handed on yet count as unread: the caller waits for them too.
+        if readers.delivering.load(ordering: .sequentiallyConsistent) > 0 { return 1 }
         var total = 0
         for descriptor in outputDescriptors {
             var count: Int32 = 0
@@ -145,13 +149,15 @@ final class ChildProcess: @unchecked Sendable {
         return kibibytes * 1024
     }
 
-    private static func readLines(_ descriptor: Int32, _ deliver: (String) -> Void) {
+    private static func readLines(_ descriptor: Int32, delivering: borrowing Atomic<Int>, _ deliver: (String) -> Void) {
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = read(descriptor, &chunk, chunk.count)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { break }
+            delivering.add(1, ordering: .sequentiallyConsistent)
+            defer { delivering.subtract(1, ordering: .sequentiallyConsistent) }
             pending.append(contentsOf: chunk[..<count])
             var start = 0
             while let newline = pending[start...].firstIndex(of: 0x0A) {

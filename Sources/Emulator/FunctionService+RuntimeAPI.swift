@@ -79,9 +79,10 @@ extension FunctionService {
 
     /// Completes an answered invocation once the lines its runtime wrote before answering have arrived, when the
     /// caller wants the log tail: output travels through pipes and reader threads, so it can trail the answer,
-    /// which arrives over HTTP. Waits while the pipes hold unread bytes (1 ms steps, 100 ms at most), then one
-    /// more step for lines already read to reach the event loop. Without a tail request it completes at once.
-    func completeWithLogs(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil, waited: Int = 0) {
+    /// which arrives over HTTP. Waits until the pipes have held no unread bytes for three 1 ms steps in a row
+    /// (100 ms at most), so lines already read reach the event loop first. Without a tail request it completes at once.
+    func completeWithLogs(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil, waited: Int = 0,
+                          quiet: Int = 0) {
         pending.answered = true
         guard pending.request.wantsLogTail else {
             guard inFlight[pending.requestID] === pending else { return }
@@ -89,13 +90,16 @@ extension FunctionService {
         }
         let environment = pending.environmentID.flatMap { environments[$0] }
         let unread = environment?.process?.unreadOutputBytes() ?? 0
-        let settled = waited > 0 && (unread == 0 || waited >= 100)
+        // Three quiet checks in a row: a reader thread descheduled between its read and its hand-off would
+        // otherwise look quiet once.
+        let quietSteps = unread == 0 ? quiet + 1 : 0
+        let settled = quietSteps >= 3 || waited >= 100
         if settled {
             guard inFlight[pending.requestID] === pending else { return }   // timed out meanwhile
             return complete(pending, with: result, status: status)
         }
         loop.scheduleTask(in: .milliseconds(1)) { [self] in
-            completeWithLogs(pending, with: result, status: status, waited: waited + 1)
+            completeWithLogs(pending, with: result, status: status, waited: waited + 1, quiet: quietSteps)
         }
     }
 
