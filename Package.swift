@@ -123,6 +123,8 @@ let package = Package(
             dependencies: ["FlintModel", "WordPiece"],
             path: "Benchmarks/ModelOpenBench"
         ),
+        // What several test targets share (locating the pip package's real weights); never shipped.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],
@@ -130,7 +132,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmulatorTests",
-            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "bootstrap", "flint",
+            dependencies: ["TestSupport", "Emulator", "FlintJSON", "FlintModel", "WordPiece", "bootstrap", "flint",
                            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Fixtures"],
@@ -144,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlintModelTests",
-            dependencies: ["FlintModel", "WordPiece", "FlintJSON", "flint"],
+            dependencies: ["TestSupport", "FlintModel", "WordPiece", "FlintJSON", "flint"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -155,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbedderTests",
-            dependencies: ["Embedder", "FlintModel", "FlintJSON", "WordPiece"],
+            dependencies: ["TestSupport", "Embedder", "FlintModel", "FlintJSON", "WordPiece"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

