@@ -29,8 +29,14 @@ public final class Encoder {
     public let precision: Precision
     /// Activations are quantized in groups of this many values along each token's vector, each with its own
     /// scale (per-token scales lose outliers: MiniLM's mean cosine to fp32 goes from 0.9950 with one scale per
-    /// token to 0.9984 with groups of 64). Set FLINT_ACTIVATION_GROUP to change it; 0 means one per token.
+    /// token to 0.9984 with 8-bit groups of 64, and 0.9986 with 7-bit groups of 16). Set FLINT_ACTIVATION_GROUP
+    /// to change it; 0 means one per token.
     public let activationGroup: Int
+    /// The largest quantized activation magnitude for packed weights: 63 (7 bits, the default, which x86 multiplies
+    /// without the sign-transfer step: 1.2–1.6× the kernel's multiply-adds per second, partly spent on the finer
+    /// groups that make 7 bits as faithful as 8) or 127 with FLINT_ACTIVATION_BITS=8 (sign transfer). Row-major
+    /// weights (older files) always get 127.
+    public let activationLimit: Int
     /// Sees the hidden states after the embeddings (0) and after each layer (1…), tokens × hidden: for
     /// layer-by-layer comparisons in tests. Nil (and free) otherwise.
     public var layerObserver: ((Int, [Float]) -> Void)? = nil
@@ -61,8 +67,14 @@ public final class Encoder {
         self.configuration = configuration
         self.precision = precision
         self.model = model
-        self.weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
-        self.activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? 64
+        var weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
+        let activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? 16
+        self.activationGroup = activationGroup
+        self.activationLimit = getenv("FLINT_ACTIVATION_BITS").map { atoi($0) == 8 } ?? false ? 127 : Int(FLINT_ACTIVATION_LIMIT)
+        if precision == .int8 && activationLimit <= Int(FLINT_ACTIVATION_LIMIT) {
+            weights.prepareGroupSums { Encoder.groupSize(activationGroup, columns: $0) }
+        }
+        self.weights = weights
         self.packTokens = max(configuration.maxSequenceLength, 512)
         let h = configuration.hiddenSize, tokens = configuration.maxSequenceLength
         hidden = []; query = []; key = []; value = []; context = []; projected = []; intermediate = []
@@ -176,7 +188,7 @@ public final class Encoder {
     private func encoderLayer(_ layer: BertLayerWeights, segments: [Range<Int>], rows count: Int) {
         let h = configuration.hiddenSize
         // BertSelfAttention: the three projections share one quantization of the input.
-        quantizeActivations(hidden, rows: count, columns: h)
+        quantizeActivations(hidden, rows: count, for: layer.query)
         linear(layer.query, input: hidden, rows: count, into: &query, reuseQuantized: true)
         linear(layer.key, input: hidden, rows: count, into: &key, reuseQuantized: true)
         linear(layer.value, input: hidden, rows: count, into: &value, reuseQuantized: true)
@@ -248,16 +260,22 @@ public final class Encoder {
         }
     }
 
-    private func groupSize(_ columns: Int) -> Int {
-        activationGroup > 0 && activationGroup % 4 == 0 && columns % activationGroup == 0 ? activationGroup : columns
+    private func groupSize(_ columns: Int) -> Int { Encoder.groupSize(activationGroup, columns: columns) }
+
+    private static func groupSize(_ group: Int, columns: Int) -> Int {
+        group > 0 && group % 4 == 0 && columns % group == 0 ? group : columns
     }
 
-    private func quantizeActivations(_ input: [Float], rows: Int, columns: Int) {
+    /// Quantizes `rows` tokens of `input` for `layer`: 7-bit exactly when the layer has the group sums that the
+    /// kernels' offset mode needs (query, key and value share one quantization, and agree on that).
+    private func quantizeActivations(_ input: [Float], rows: Int, for layer: Linear) {
         guard precision == .int8 else { return }
+        let columns = layer.inputs, limit = layer.groupSums.isEmpty ? 127 : activationLimit
         input.withUnsafeBufferPointer { x in
             quantized.withUnsafeMutableBufferPointer { q in
                 activationScales.withUnsafeMutableBufferPointer { s in
-                    flint_quantize_groups(Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress, q.baseAddress, s.baseAddress)
+                    flint_quantize_groups_limited(Int32(rows), Int32(columns), Int32(groupSize(columns)), Int32(limit),
+                                                  x.baseAddress, q.baseAddress, s.baseAddress)
                 }
             }
         }
@@ -267,14 +285,17 @@ public final class Encoder {
     private func linear(_ layer: Linear, input: [Float], rows: Int, into out: inout [Float], reuseQuantized: Bool) {
         switch precision {
         case .int8:
-            if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
+            if !reuseQuantized { quantizeActivations(input, rows: rows, for: layer) }
             if layer.packed {
                 quantized.withUnsafeBufferPointer { q in
                     activationScales.withUnsafeBufferPointer { s in
                         out.withUnsafeMutableBufferPointer { o in
-                            flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
-                                                   q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
-                                                   layer.bias.baseAddress, o.baseAddress)
+                            layer.groupSums.withUnsafeBufferPointer { sums in
+                                flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
+                                                       q.baseAddress, s.baseAddress, layer.weight!.baseAddress,
+                                                       sums.isEmpty ? nil : sums.baseAddress, layer.scales!.baseAddress,
+                                                       layer.bias.baseAddress, o.baseAddress)
+                            }
                         }
                     }
                 }

@@ -37,9 +37,14 @@ public enum Quantizer {
     /// Quantizes the checkpoint in `directory`; `modelName` goes into the metadata. With `float32`, every tensor
     /// is kept in f32 instead (a reference file for fidelity tests, about four times larger). `extraMetadata` is
     /// merged into the metadata object (the CLI adds `referenceProfile` this way); it cannot replace a key the
-    /// quantizer writes.
+    /// quantizer writes. Word-embedding rows are quantized onto ±`wordEmbeddingLevels` (1…127; see
+    /// ``defaultWordEmbeddingLevels``); every other int8 tensor onto ±127.
     public static func quantize(directory: String, modelName: String, float32: Bool = false,
+                                wordEmbeddingLevels: Int = defaultWordEmbeddingLevels,
                                 extraMetadata: [String: JSONValue] = [:]) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
+        guard (1...127).contains(wordEmbeddingLevels) else {
+            throw ModelFileError("word-embedding levels must be within 1…127, not \(wordEmbeddingLevels)")
+        }
         func json(_ file: String, required: Bool) throws(ModelFileError) -> JSONValue? {
             guard let bytes = try FileBytes.read("\(directory)/\(file)") else {
                 if required { throw ModelFileError("\(directory)/\(file) is missing") }
@@ -125,7 +130,8 @@ public enum Quantizer {
                 shape[0] = maxSequence
             }
             if quantized && !float32 {
-                var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1])
+                let levels = name == "embeddings.word_embeddings.weight" ? wordEmbeddingLevels : 127
+                var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1], levels: levels)
                 // Linear weights go in the kernels' packed layout when their shape allows (every BERT size does);
                 // embedding tables stay row-major, since they are read a row at a time.
                 let packs = name.hasPrefix("encoder.") && PackedLayout.fits(shape)
@@ -177,6 +183,7 @@ public enum Quantizer {
             "producer": .string(producer), "tokenizer": .object(tokenizer),
         ]
         if !pruned.isEmpty { members["prunedTokenIds"] = .array(pruned.map { .number(Double($0)) }) }
+        if !float32 && wordEmbeddingLevels < 127 { members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels)) }
         for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
         let metadata = JSONValue.object(members)
         let assets = TokenizerAssets.serialize(vocabulary: vocabulary, tables: UnicodeTables.shared)
@@ -185,8 +192,15 @@ public enum Quantizer {
         return (bytes, report)
     }
 
-    /// Symmetric int8 per row: scale = max|row| / 127; returns data, scales and the relative error.
-    static func quantizeRows(_ values: [Float], rowLength: Int) -> ([UInt8], [Float], Double) {
+    /// The word embeddings' default levels: ±39 (about 6.3 bits) in int8 bytes. The file is no smaller, but a
+    /// zip's deflate codes each byte close to its entropy, so a deployment package of MiniLM shrinks by 2.2 MB
+    /// (the model deflates to 18.40 MB instead of 20.63); the embeddings lose little, since a text reads only a
+    /// few rows and each passes through LayerNorm (MiniLM against fp32: mean cosine 0.99830 instead of 0.99860).
+    public static let defaultWordEmbeddingLevels = 39
+
+    /// Symmetric int8 per row onto ±`levels`: scale = max|row| / levels; returns data, scales and the relative
+    /// error.
+    static func quantizeRows(_ values: [Float], rowLength: Int, levels: Int = 127) -> ([UInt8], [Float], Double) {
         let rows = values.count / rowLength
         var data = [UInt8](repeating: 0, count: values.count)
         var scales = [Float](repeating: 0, count: rows)
@@ -195,7 +209,7 @@ public enum Quantizer {
             let start = row * rowLength
             var largest: Float = 0
             for index in start..<(start + rowLength) { largest = max(largest, abs(values[index])) }
-            let scale = largest / 127
+            let scale = largest / Float(levels)
             scales[row] = scale
             for index in start..<(start + rowLength) {
                 let q = scale == 0 ? 0 : Int8(clamping: Int((values[index] / scale).rounded()))

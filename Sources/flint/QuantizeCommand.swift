@@ -22,11 +22,20 @@ struct QuantizeCommand: ParsableCommand {
     var float32 = false
     @Option(help: "Texts (one JSON string or {\"text\": ...} per line) whose profile the file keeps for drift monitoring.")
     var calibration: String?
+    @Option(help: "Quantize word embeddings onto ±N (1...127): fewer levels deflate smaller in a deployment zip.")
+    var wordEmbeddingLevels = Quantizer.defaultWordEmbeddingLevels
+
+    func validate() throws {
+        guard (1...127).contains(wordEmbeddingLevels) else {
+            throw ValidationError("--word-embedding-levels must be within 1...127, not \(wordEmbeddingLevels)")
+        }
+    }
 
     func run() throws {
         let folder = URL(fileURLWithPath: directory).standardizedFileURL
         let modelName = name ?? (folder.lastPathComponent == "model" ? folder.deletingLastPathComponent().lastPathComponent : folder.lastPathComponent)
-        var (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32)
+        var (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32,
+                                                     wordEmbeddingLevels: wordEmbeddingLevels)
         if let calibration {
             // Profile the calibration texts with the quantized model itself, then write the file again with the
             // profile in its metadata (quantization is deterministic, so the tensors are the same bytes).
@@ -38,6 +47,7 @@ struct QuantizeCommand: ParsableCommand {
             let model = try ModelFile(bytes: bytes)
             let profile = ReferenceProfile(texts: texts, tokenizer: try model.tokenizer(), encoder: try Encoder(model: model))
             (bytes, report) = try Quantizer.quantize(directory: folder.path, modelName: modelName, float32: float32,
+                                                     wordEmbeddingLevels: wordEmbeddingLevels,
                                                      extraMetadata: ["referenceProfile": profile.json])
             print("  reference profile: \(texts.count) calibration texts, unknown-token rate \(String(format: "%.4f", profile.unknownRate))")
         }

@@ -18,11 +18,16 @@ import WordPiece
             let tensor = try #require(model.tensors[name], "\(name) missing")
             #expect(tensor.shape == shape)
             let restored = try #require(model.dequantized(name))
-            // Per row, int8 with scale max/127 is off by at most half a step; F16/BF16 sources add their rounding.
-            let tolerance: Float = dtype == "BF16" ? 0.005 : 0.002
+            // Per row, int8 with scale max/127 (word embeddings: max/39) is off by at most half a step; F16/BF16
+            // sources add their rounding.
+            let steps: Float = name == "embeddings.word_embeddings.weight" ? 127.0 / Float(Quantizer.defaultWordEmbeddingLevels) : 1
+            let tolerance: Float = (dtype == "BF16" ? 0.005 : 0.002) * steps
             let worst = zip(restored, values).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= tolerance, "\(name): worst error \(worst)")
         }
+        #expect(model.metadata["wordEmbeddingLevels"]?.integer == Quantizer.defaultWordEmbeddingLevels)
+        let words = try #require(model.int8("embeddings.word_embeddings.weight"))
+        #expect(words.map { abs(Int($0)) }.max() == Quantizer.defaultWordEmbeddingLevels)
         #expect(model.packedInt8("encoder.layer.0.attention.self.query.weight") != nil)
         #expect(model.int8("embeddings.word_embeddings.weight") != nil)
         #expect(model.floats("encoder.layer.0.attention.self.query.bias") != nil)
