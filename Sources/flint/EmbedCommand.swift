@@ -21,27 +21,49 @@ struct EmbedCommand: ParsableCommand {
     var lines = false
     @Flag(help: "Use the f32 reference path (dequantized weights, plain loops) instead of int8.")
     var reference = false
+    @Option(help: "Embed this many texts per packed forward pass (the same vectors as one at a time).")
+    var batch = 1
+    @Option(help: "Intra-op threads (default: FLINT_THREADS, else the CPUs this process may use).")
+    var threads: Int?
+    @Flag(help: "Write each batch's lines as soon as they are ready (for driving the CLI line by line).")
+    var unbuffered = false
+
+    func validate() throws {
+        guard (1...4096).contains(batch) else { throw ValidationError("--batch must be within 1...4096, not \(batch)") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be within 1...256, not \(threads)") }
+    }
 
     func run() throws {
+        // The intra-op pool reads FLINT_THREADS once, when it first starts (the encoder's init sizes scratch by it).
+        if let threads { setenv("FLINT_THREADS", String(threads), 1) }
         let file = try ModelFile.open(model)
         let tokenizer = try file.tokenizer()
         let encoder = try Encoder(model: file, precision: reference ? .float32 : .int8)
         var vectors: [[Float]] = []
         var number = 0
         var output = ""
+        var pending: [[Int32]] = []
+        func flush() {
+            guard !pending.isEmpty else { return }
+            for vector in encoder.embed(batch: pending) {
+                if npy != nil {
+                    vectors.append(vector)
+                } else {
+                    var bytes: [UInt8] = []
+                    JSONValue.array(vector.map { .number(Double($0)) }).write(to: &bytes)
+                    output += String(decoding: bytes, as: UTF8.self) + "\n"
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+            if unbuffered || output.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(output.utf8)); output = "" }
+        }
         while let line = readLine(strippingNewline: true) {
             number += 1
             let text = try TextInput.text(of: line, number: number, plain: lines)
-            let vector = encoder.embed(tokenizer.encode(text).ids)
-            if npy != nil {
-                vectors.append(vector)
-            } else {
-                var bytes: [UInt8] = []
-                JSONValue.array(vector.map { .number(Double($0)) }).write(to: &bytes)
-                output += String(decoding: bytes, as: UTF8.self) + "\n"
-                if output.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(output.utf8)); output = "" }
-            }
+            pending.append(tokenizer.encode(text).ids)
+            if pending.count == batch { flush() }
         }
+        flush()
         FileHandle.standardOutput.write(Data(output.utf8))
         if let npy { try Self.writeNPY(vectors, dimensions: encoder.configuration.hiddenSize, to: npy) }
     }

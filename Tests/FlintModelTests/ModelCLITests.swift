@@ -81,5 +81,18 @@ import Testing
 
         let bad = try Self.run(["embed", "--model", model], input: "[1, 2]\n")
         #expect(bad.status != 0 && bad.error.contains("line 1: expected a JSON string or {\"text\": ...}, got array"))
+
+        // Packed batches (five texts in batches of 2: the last one short) and a given thread count give the same
+        // lines as one text at a time.
+        let five = "\"hello world\"\n\"play\"\n\"worlds playing hello\"\n\"a\"\n\"hello\"\n"
+        let single = try Self.run(["embed", "--model", model], input: five)
+        let batched = try Self.run(["embed", "--model", model, "--batch", "2", "--threads", "2", "--unbuffered"], input: five)
+        #expect(single.status == 0 && batched.status == 0, "\(batched.error)")
+        let one = try single.output.split(separator: "\n").map { try JSONValue(parsing: String($0)).array!.compactMap(\.number) }
+        let two = try batched.output.split(separator: "\n").map { try JSONValue(parsing: String($0)).array!.compactMap(\.number) }
+        #expect(one.count == 5 && two.count == 5)
+        #expect(zip(one, two).allSatisfy { pair in zip(pair.0, pair.1).allSatisfy { abs($0 - $1) < 1e-5 } })
+        let zero = try Self.run(["embed", "--model", model, "--batch", "0"], input: five)
+        #expect(zero.status != 0 && zero.error.contains("--batch must be within 1...4096, not 0"))
     }
 }
