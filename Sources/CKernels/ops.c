@@ -140,50 +140,76 @@ typedef struct {
     float *context, *scratch;
 } attention_job;
 
+// R query rows (1 or 4, a constant at each call) of one head: their scores against every key, 16 keys at a time in
+// registers (the compiler keeps acc in eight vector registers), the softmax of each row, then their context rows,
+// 16 dimensions at a time likewise. Each key and value load serves R rows; scores land in `scores` (R × count).
+static inline __attribute__((always_inline)) void attention_rows(const int R, const attention_job *job, int i, int offset,
+                                                                 int head_size, float scale, const float *key_t, float *scores) {
+    const int count = job->count, hidden = job->hidden;
+    const float *q[4];
+    for (int r = 0; r < R; r++) q[r] = job->q + (size_t)(i + r) * hidden + offset;
+    int j0 = 0;
+    for (; j0 + 16 <= count; j0 += 16) {
+        float acc[4][16];
+        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = 0.0f;
+        for (int d = 0; d < head_size; d++) {
+            const float *kd = key_t + (size_t)d * count + j0;
+            for (int r = 0; r < R; r++) {
+                const float x = q[r][d];
+                for (int l = 0; l < 16; l++) acc[r][l] += x * kd[l];
+            }
+        }
+        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) scores[(size_t)r * count + j0 + l] = acc[r][l] * scale;
+    }
+    for (; j0 < count; j0++) {
+        for (int r = 0; r < R; r++) {
+            float sum = 0.0f;
+            for (int d = 0; d < head_size; d++) sum += q[r][d] * key_t[(size_t)d * count + j0];
+            scores[(size_t)r * count + j0] = sum * scale;
+        }
+    }
+    for (int r = 0; r < R; r++) softmax_row(scores + (size_t)r * count, count);
+    int e0 = 0;
+    for (; e0 + 16 <= head_size; e0 += 16) {
+        float acc[4][16];
+        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = 0.0f;
+        for (int j = 0; j < count; j++) {
+            const float *vj = job->v + (size_t)j * hidden + offset + e0;
+            for (int r = 0; r < R; r++) {
+                const float p = scores[(size_t)r * count + j];
+                for (int l = 0; l < 16; l++) acc[r][l] += p * vj[l];
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float *ci = job->context + (size_t)(i + r) * hidden + offset + e0;
+            for (int l = 0; l < 16; l++) ci[l] = acc[r][l];
+        }
+    }
+    for (; e0 < head_size; e0++) {
+        for (int r = 0; r < R; r++) {
+            float sum = 0.0f;
+            for (int j = 0; j < count; j++) sum += scores[(size_t)r * count + j] * job->v[(size_t)j * hidden + offset + e0];
+            job->context[(size_t)(i + r) * hidden + offset + e0] = sum;
+        }
+    }
+}
+
 /// Heads [part·heads/parts, (part+1)·heads/parts), with this part's own slice of the scratch.
 FLINT_FLOAT_CLONES
 static void attention_part(void *argument, int part, int parts) {
     const attention_job *job = argument;
     const int count = job->count, hidden = job->hidden, head_size = hidden / job->heads;
     const float scale = 1.0f / sqrtf((float)head_size);
-    float *key_t = job->scratch + (size_t)part * (head_size + 1) * count;
+    float *key_t = job->scratch + (size_t)part * (head_size + 4) * count;
     float *scores = key_t + (size_t)head_size * count;
     for (int head = job->heads * part / parts; head < job->heads * (part + 1) / parts; head++) {
         const int offset = head * head_size;
-        // K of this head transposed to [d][j], so each score row is a sum of contiguous, independent columns.
+        // K of this head transposed to [d][j], so 16 keys' values for one dimension are one contiguous load.
         for (int j = 0; j < count; j++)
             for (int d = 0; d < head_size; d++) key_t[(size_t)d * count + j] = job->k[(size_t)j * hidden + offset + d];
-        for (int i = 0; i < count; i++) {
-            const float *qi = job->q + (size_t)i * hidden + offset;
-            for (int j = 0; j < count; j++) scores[j] = 0.0f;
-            // Four dimensions per pass over the score row: one load and store of it per four multiply-adds.
-            int d = 0;
-            for (; d + 4 <= head_size; d += 4) {
-                const float x0 = qi[d] * scale, x1 = qi[d + 1] * scale, x2 = qi[d + 2] * scale, x3 = qi[d + 3] * scale;
-                const float *k0 = key_t + (size_t)d * count, *k1 = k0 + count, *k2 = k1 + count, *k3 = k2 + count;
-                for (int j = 0; j < count; j++) scores[j] += x0 * k0[j] + x1 * k1[j] + x2 * k2[j] + x3 * k3[j];
-            }
-            for (; d < head_size; d++) {
-                const float x = qi[d] * scale;
-                const float *kd = key_t + (size_t)d * count;
-                for (int j = 0; j < count; j++) scores[j] += x * kd[j];
-            }
-            softmax_row(scores, count);
-            float *ci = job->context + (size_t)i * hidden + offset;
-            for (int e = 0; e < head_size; e++) ci[e] = 0.0f;
-            // Likewise four value rows per pass over the context row.
-            int j = 0;
-            for (; j + 4 <= count; j += 4) {
-                const float p0 = scores[j], p1 = scores[j + 1], p2 = scores[j + 2], p3 = scores[j + 3];
-                const float *v0 = job->v + (size_t)j * hidden + offset, *v1 = v0 + hidden, *v2 = v1 + hidden, *v3 = v2 + hidden;
-                for (int e = 0; e < head_size; e++) ci[e] += p0 * v0[e] + p1 * v1[e] + p2 * v2[e] + p3 * v3[e];
-            }
-            for (; j < count; j++) {
-                const float p = scores[j];
-                const float *vj = job->v + (size_t)j * hidden + offset;
-                for (int e = 0; e < head_size; e++) ci[e] += p * vj[e];
-            }
-        }
+        int i = 0;
+        for (; i + 4 <= count; i += 4) attention_rows(4, job, i, offset, head_size, scale, key_t, scores);
+        for (; i < count; i++) attention_rows(1, job, i, offset, head_size, scale, key_t, scores);
     }
 }
 

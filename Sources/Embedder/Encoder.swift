@@ -80,7 +80,7 @@ public final class Encoder {
         hidden = []; query = []; key = []; value = []; context = []; projected = []; intermediate = []
         quantized = []; activationScales = []; sums = []
         scores = [Float](repeating: 0, count: tokens)
-        attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 1) * tokens)
+        attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
         reserve(min(tokens, 32))
     }
 

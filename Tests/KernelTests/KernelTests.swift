@@ -210,6 +210,35 @@ import Testing
         #expect(q == [64, -127, 32, 0, 127, 64, -127, 32])
     }
 
+    /// Attention against a plain double-precision definition, with sequence lengths and head sizes that leave
+    /// every tail of the register-blocked loops (rows not a multiple of 4, keys and dimensions not of 16).
+    @Test func attentionMatchesThePlainDefinition() {
+        var generator = Generator(state: 41)
+        for (count, hidden, heads) in [(1, 16, 2), (5, 40, 2), (17, 64, 2), (37, 96, 3), (70, 384, 12)] {
+            let random = { (n: Int) in (0..<n).map { _ in Float(Int(generator.next() % 2001) - 1000) / 400 } }
+            let q = random(count * hidden), k = random(count * hidden), v = random(count * hidden)
+            var context = [Float](repeating: .nan, count: count * hidden)
+            var scratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (hidden / heads + 4) * count)
+            flint_attention(Int32(count), Int32(hidden), Int32(heads), q, k, v, &context, &scratch)
+            let size = hidden / heads
+            var worst = 0.0
+            for head in 0..<heads {
+                for i in 0..<count {
+                    let logits = (0..<count).map { j in
+                        (0..<size).reduce(0.0) { $0 + Double(q[i * hidden + head * size + $1]) * Double(k[j * hidden + head * size + $1]) }
+                            / Double(size).squareRoot()
+                    }
+                    let top = logits.max()!, weights = logits.map { Foundation.exp($0 - top) }, total = weights.reduce(0, +)
+                    for e in 0..<size {
+                        let expected = (0..<count).reduce(0.0) { $0 + weights[$1] / total * Double(v[$1 * hidden + head * size + e]) }
+                        worst = max(worst, abs(expected - Double(context[i * hidden + head * size + e])))
+                    }
+                }
+            }
+            #expect(worst < 1e-4, "count \(count), hidden \(hidden), heads \(heads): worst difference \(worst)")
+        }
+    }
+
     @Test func quantizeRowsRoundsSymmetrically() {
         let x: [Float] = [0.5, -1.0, 0.25, 0, 0, 0, 0, 0]
         var q = [Int8](repeating: 0, count: 8)
