@@ -5,8 +5,8 @@
 //   swift run -c release flint-encoder-bench <model.flint> [rounds] [short | search <index.flintidx> | modes]
 //
 // `modes` compares activation quantizations side by side in one process, interleaved pass by pass (this VM's
-// speed drifts by tens of percent within minutes): 8-bit groups of 64 (sign-transfer kernel) against 7-bit
-// groups of 16 and 32 (offset kernel).
+// speed drifts by tens of percent within minutes): 8-bit groups of 64 (the default, sign-transfer kernel)
+// against 7-bit groups of 16 and 32 (FLINT_ACTIVATION_BITS=7, offset kernel).
 import CKernels
 import Embedder
 import FlintModel

@@ -29,13 +29,14 @@ public final class Encoder {
     public let precision: Precision
     /// Activations are quantized in groups of this many values along each token's vector, each with its own
     /// scale (per-token scales lose outliers: MiniLM's mean cosine to fp32 goes from 0.9950 with one scale per
-    /// token to 0.9984 with 8-bit groups of 64, and 0.9986 with 7-bit groups of 16). Set FLINT_ACTIVATION_GROUP
-    /// to change it; 0 means one per token.
+    /// token to 0.9985 with groups of 64, the default; 16 with 7-bit activations). Set FLINT_ACTIVATION_GROUP to
+    /// change it; 0 means one per token.
     public let activationGroup: Int
-    /// The largest quantized activation magnitude for packed weights: 63 (7 bits, the default, which x86 multiplies
-    /// without the sign-transfer step: 1.2–1.6× the kernel's multiply-adds per second, partly spent on the finer
-    /// groups that make 7 bits as faithful as 8) or 127 with FLINT_ACTIVATION_BITS=8 (sign transfer). Row-major
-    /// weights (older files) always get 127.
+    /// The largest quantized activation magnitude for packed weights: 127 (8 bits, the default: the AVX2 kernel's
+    /// sign-transfer mode) or 63 with FLINT_ACTIVATION_BITS=7 (the offset mode, which skips the sign step: 1.2–1.6×
+    /// the kernel's multiply-adds per second, but 7 bits need groups of 16 to be as faithful as 8 bits in groups
+    /// of 64, and the finer groups spend the gain: measured side by side, 7-bit/16 is 0–10% slower in the encoder
+    /// and the same to fp32). Row-major weights (older files) always get 127.
     public let activationLimit: Int
     /// Sees the hidden states after the embeddings (0) and after each layer (1…), tokens × hidden: for
     /// layer-by-layer comparisons in tests. Nil (and free) otherwise.
@@ -61,16 +62,18 @@ public final class Encoder {
     private var activationScales: [Float]
     private var sums: [Int32]
 
-    /// Prepares an encoder; checks every tensor's shape against the metadata.
-    public init(model: ModelFile, precision: Precision = .int8) throws(ModelFileError) {
+    /// Prepares an encoder; checks every tensor's shape against the metadata. `activationBits` (8 or 7) overrides
+    /// FLINT_ACTIVATION_BITS; other values mean 8.
+    public init(model: ModelFile, precision: Precision = .int8, activationBits: Int? = nil) throws(ModelFileError) {
         let configuration = try EncoderConfiguration(metadata: model.metadata)
         self.configuration = configuration
         self.precision = precision
         self.model = model
         var weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
-        let activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? 16
+        let sevenBit = (activationBits ?? getenv("FLINT_ACTIVATION_BITS").map { Int(atoi($0)) }) == 7
+        let activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? (sevenBit ? 16 : 64)
         self.activationGroup = activationGroup
-        self.activationLimit = getenv("FLINT_ACTIVATION_BITS").map { atoi($0) == 8 } ?? false ? 127 : Int(FLINT_ACTIVATION_LIMIT)
+        self.activationLimit = sevenBit ? Int(FLINT_ACTIVATION_LIMIT) : 127
         if precision == .int8 && activationLimit <= Int(FLINT_ACTIVATION_LIMIT) {
             weights.prepareGroupSums { Encoder.groupSize(activationGroup, columns: $0) }
         }
