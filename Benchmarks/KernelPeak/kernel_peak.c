@@ -82,8 +82,12 @@ int main(void) {
     printf("kernel path %s; G multiply-adds/s per core (×2 for GOPS), best of 5\n", flint_kernel_name(flint_kernel_selected()));
     int sign = 1, plain = 0;
     printf("instruction peak: maddubs+madd %.1f, with the sign step %.1f\n", best_of(5, chain_rate, &plain), best_of(5, chain_rate, &sign));
-    const shape shapes[] = {{12, 384, 384, 64, 0}, {12, 1536, 384, 64, 0}, {12, 384, 1536, 64, 0}, {416, 1536, 384, 64, 0},
-                            {416, 384, 1536, 64, 0}, {12, 1536, 384, 16, 1}, {416, 1536, 384, 16, 1}, {416, 1536, 384, 64, 1}};
+    // The encoder's three shapes (Q/K/V/O, intermediate, output) for a short text and for a batch of 32, in the
+    // default mode and in the 7-bit mode with its groups of 16 (and of 64, for the kernel alone).
+    const shape shapes[] = {{12, 384, 384, 64, 0},   {12, 1536, 384, 64, 0},  {12, 384, 1536, 64, 0},  {416, 384, 384, 64, 0},
+                            {416, 1536, 384, 64, 0}, {416, 384, 1536, 64, 0}, {12, 384, 384, 16, 1},   {12, 1536, 384, 16, 1},
+                            {12, 384, 1536, 16, 1},  {416, 384, 384, 16, 1},  {416, 1536, 384, 16, 1}, {416, 384, 1536, 16, 1},
+                            {416, 1536, 384, 64, 1}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         shape s = shapes[i];
         printf("linear m=%d n=%d k=%d, %s activations in groups of %d: %.1f\n", s.m, s.n, s.k, s.offset ? "7-bit (offset)" : "8-bit (sign)",
