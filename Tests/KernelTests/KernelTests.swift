@@ -90,7 +90,8 @@ import Testing
     @Test func packedLinearMatchesRowMajorOnEveryPath() {
         var generator = Generator(state: 13)
         let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [(1, 8, 4, 4), (3, 16, 64, 32), (5, 24, 128, 64), (4, 384, 384, 64),
-                                                             (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0)]
+                                                             (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0),
+                                                             (16, 1536, 384, 64)]   // the last one splits over the pool
         var checked = 0
         for path in [FLINT_KERNEL_SCALAR] + Self.paths where flint_kernel_supported(path) != 0 {
             for (m, n, k, group) in shapes {
@@ -145,7 +146,7 @@ import Testing
         var generator = Generator(state: 29)
         let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [(1, 8, 4, 4), (3, 16, 64, 16), (5, 24, 128, 32), (4, 384, 384, 16),
                                                              (7, 1536, 384, 16), (2, 384, 1536, 16), (9, 40, 96, 96), (6, 32, 64, 0),
-                                                             (13, 48, 1536, 64)]
+                                                             (13, 48, 1536, 64), (16, 1536, 384, 16)]
         var checked = 0
         for path in [FLINT_KERNEL_SCALAR] + Self.paths where flint_kernel_supported(path) != 0 {
             for (m, n, k, group) in shapes {
