@@ -2,11 +2,7 @@
 // for one short text (12 tokens), one 256-token text, and texts per second for batches of 32 short texts,
 // single-text passes against one packed batch.
 //
-//   swift run -c release flint-encoder-bench <model.flint> [rounds] [short | search <index.flintidx> | modes]
-//
-// `modes` compares activation quantizations side by side in one process, interleaved pass by pass (this VM's
-// speed drifts by tens of percent within minutes): 8-bit groups of 64 (the default, sign-transfer kernel)
-// against 7-bit groups of 16 and 32 (FLINT_ACTIVATION_BITS=7, offset kernel).
+//   swift run -c release flint-encoder-bench <model.flint> [rounds] [short | search <index.flintidx>]
 import CKernels
 import Embedder
 import FlintModel
@@ -43,33 +39,6 @@ let batch = (0..<32).map { tokenizer.encode("Sentence number \($0) about serverl
 func time(_ count: Int, _ body: () -> Void) -> [Double] {
     body()   // warm
     return (0..<count).map { _ in let start = now(); body(); return now() - start }
-}
-if arguments.count > 3, arguments[3] == "modes" {
-    func encoder(bits: Int, group: Int) throws -> Encoder {
-        setenv("FLINT_ACTIVATION_BITS", "\(bits)", 1)
-        setenv("FLINT_ACTIVATION_GROUP", "\(group)", 1)
-        return try Encoder(model: model)
-    }
-    let modes = [("8-bit, groups of 64", try encoder(bits: 8, group: 64)), ("7-bit, groups of 16", try encoder(bits: 7, group: 16)),
-                 ("7-bit, groups of 32", try encoder(bits: 7, group: 32))]
-    let cases: [(String, Int, (Encoder) -> Void)] = [
-        ("short (\(short.count) tokens)", rounds, { _ = $0.embed(short) }),
-        ("long (\(long.count) tokens)", max(5, rounds / 20), { _ = $0.embed(long) }),
-        ("32 short texts, one packed batch", max(5, rounds / 20), { _ = $0.embed(batch: batch) }),
-    ]
-    print("threads \(flint_thread_count()), kernel \(String(cString: flint_kernel_name(flint_kernel_selected())))")
-    for (name, count, body) in cases {
-        var times = [[Double]](repeating: [], count: modes.count)
-        for (_, encoder) in modes { body(encoder) }   // warm
-        for _ in 0..<count {
-            for (index, (_, encoder)) in modes.enumerated() { let start = now(); body(encoder); times[index].append(now() - start) }
-        }
-        for (index, (mode, _)) in modes.enumerated() {
-            let sorted = times[index].sorted()
-            print("\(name), \(mode): median \(median(sorted)) ms, p10 \(sorted[sorted.count / 10]) ms")
-        }
-    }
-    exit(0)
 }
 let shortTimes = time(rounds) { _ = encoder.embed(short) }
 if arguments.count > 4, arguments[3] == "search" {   // exact search over an index file: the query already embedded

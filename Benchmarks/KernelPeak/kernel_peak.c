@@ -1,7 +1,7 @@
 // The int8 kernel against this CPU's peak (issue 5 asks for GOPS against the measured peak; run by hand):
 //   1. the instruction peak: dependent-free chains of the AVX2 multiply-add sequences the kernel uses, with and
 //      without the sign-transfer step (vpsignb), in G multiply-adds per second (1 multiply-add = 2 ops);
-//   2. flint_linear_s8_packed on the encoder's shapes (m tokens × n outputs × k inputs), one thread, both modes.
+//   2. flint_linear_s8_packed on the encoder's shapes (m tokens × n outputs × k inputs), one thread.
 //
 //   clang -O2 -mavx2 -fno-strict-aliasing -ISources/CKernels/include Benchmarks/KernelPeak/kernel_peak.c \
 //       Sources/CKernels/*.c -lm -lpthread -o .build/kernel-peak && .build/kernel-peak
@@ -55,26 +55,23 @@ static double chain_rate(void *argument) {
     return steps * 4.0 * 32 / seconds / 1e9;
 }
 
-typedef struct { int m, n, k, group, offset; } shape;
+typedef struct { int m, n, k; } shape;
 
 static double linear_rate(void *argument) {
     const shape *s = argument;
     int8_t *a = malloc((size_t)s->m * s->k), *w = malloc((size_t)s->n * s->k), *wp = malloc((size_t)s->n * s->k);
     float *as = malloc(sizeof(float) * s->m * s->k), *ws = malloc(sizeof(float) * s->n), *out = malloc(sizeof(float) * s->m * s->n);
-    int32_t *sums = malloc(sizeof(int32_t) * s->n * s->k);
-    for (int i = 0; i < s->m * s->k; i++) a[i] = (int8_t)(rand() % 127 - 63);
+    for (int i = 0; i < s->m * s->k; i++) a[i] = (int8_t)(rand() % 255 - 127);
     for (int i = 0; i < s->n * s->k; i++) w[i] = (int8_t)(rand() % 255 - 127);
     for (int i = 0; i < s->m * s->k; i++) as[i] = 0.01f;
     for (int i = 0; i < s->n; i++) ws[i] = 0.01f;
     flint_pack_s8(s->n, s->k, w, wp);
-    flint_group_sums_s8(s->n, s->k, s->group, wp, sums);
     const int reps = (int)(1e9 / ((double)s->m * s->n * s->k)) + 3;
     double start = now();
     for (int i = 0; i < reps; i++)
-        flint_linear_s8_packed_path(flint_kernel_selected(), s->m, s->n, 0, s->n, s->k, s->group, a, as, wp, s->offset ? sums : NULL,
-                                    ws, NULL, out);
+        flint_linear_s8_packed_path(flint_kernel_selected(), s->m, s->n, 0, s->n, s->k, 64, a, as, wp, ws, NULL, out);
     double seconds = (now() - start) / reps;
-    free(a); free(w); free(wp); free(as); free(ws); free(out); free(sums);
+    free(a); free(w); free(wp); free(as); free(ws); free(out);
     return (double)s->m * s->n * s->k / seconds / 1e9;
 }
 
@@ -82,16 +79,12 @@ int main(void) {
     printf("kernel path %s; G multiply-adds/s per core (×2 for GOPS), best of 5\n", flint_kernel_name(flint_kernel_selected()));
     int sign = 1, plain = 0;
     printf("instruction peak: maddubs+madd %.1f, with the sign step %.1f\n", best_of(5, chain_rate, &plain), best_of(5, chain_rate, &sign));
-    // The encoder's three shapes (Q/K/V/O, intermediate, output) for a short text and for a batch of 32, in the
-    // default mode and in the 7-bit mode with its groups of 16 (and of 64, for the kernel alone).
-    const shape shapes[] = {{12, 384, 384, 64, 0},   {12, 1536, 384, 64, 0},  {12, 384, 1536, 64, 0},  {416, 384, 384, 64, 0},
-                            {416, 1536, 384, 64, 0}, {416, 384, 1536, 64, 0}, {12, 384, 384, 16, 1},   {12, 1536, 384, 16, 1},
-                            {12, 384, 1536, 16, 1},  {416, 384, 384, 16, 1},  {416, 1536, 384, 16, 1}, {416, 384, 1536, 16, 1},
-                            {416, 1536, 384, 64, 1}};
+    // The encoder's three shapes (Q/K/V/O, intermediate, output) for a short text and for a batch of 32 short ones,
+    // activations in groups of 64 (the encoder's default).
+    const shape shapes[] = {{12, 384, 384}, {12, 1536, 384}, {12, 384, 1536}, {416, 384, 384}, {416, 1536, 384}, {416, 384, 1536}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         shape s = shapes[i];
-        printf("linear m=%d n=%d k=%d, %s activations in groups of %d: %.1f\n", s.m, s.n, s.k, s.offset ? "7-bit (offset)" : "8-bit (sign)",
-               s.group, best_of(5, linear_rate, &s));
+        printf("linear m=%d n=%d k=%d: %.1f\n", s.m, s.n, s.k, best_of(5, linear_rate, &s));
     }
     return 0;
 }

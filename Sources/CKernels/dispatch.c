@@ -148,8 +148,7 @@ void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int gro
                                     const int8_t *wp, const float *w_scales, const float *bias, float *out);
 #if defined(__x86_64__)
 void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
-                                 const int8_t *wp, const int32_t *w_sums, const float *w_scales, const float *bias,
-                                 float *out);
+                                 const int8_t *wp, const float *w_scales, const float *bias, float *out);
 #endif
 #if defined(__aarch64__)
 void flint_linear_s8_packed_neon(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
@@ -157,17 +156,17 @@ void flint_linear_s8_packed_neon(int m, int n, int n0, int n1, int k, int group,
 #endif
 
 void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, int n1, int k, int group, const int8_t *a,
-                                 const float *a_scales, const int8_t *wp, const int32_t *w_sums, const float *w_scales,
-                                 const float *bias, float *out) {
+                                 const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
+                                 float *out) {
     if (group <= 0 || k % group != 0 || group % 4 != 0) group = k;
     if (!flint_kernel_supported(path)) path = FLINT_KERNEL_SCALAR;
     switch (path) {
 #if defined(__x86_64__)
-    // AVX-512 machines run the AVX2 packed kernel: no machine here can measure a VNNI variant (its unsigned ×
-    // signed product would take the offset mode's shifted activations as they are).
+    // AVX-512 machines run the AVX2 packed kernel: VNNI's unsigned × signed product has no sign-transfer
+    // instruction to pair with, and no machine here can measure a variant.
     case FLINT_KERNEL_AVX2:
     case FLINT_KERNEL_AVX512VNNI:
-        flint_linear_s8_packed_avx2(m, n, n0, n1, k, group, a, a_scales, wp, w_sums, w_scales, bias, out); return;
+        flint_linear_s8_packed_avx2(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
 #endif
 #if defined(__aarch64__)
     case FLINT_KERNEL_NEON: flint_linear_s8_packed_neon(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
@@ -181,7 +180,6 @@ typedef struct {
     const int8_t *a;
     const float *a_scales;
     const int8_t *wp;
-    const int32_t *w_sums;
     const float *w_scales;
     const float *bias;
     float *out;
@@ -195,12 +193,12 @@ static void packed_part(void *argument, int part, int parts) {
     if (last > job->n) last = job->n;
     if (last <= first) return;
     flint_linear_s8_packed_path(flint_kernel_selected(), job->m, job->n, first, last, job->k, job->group, job->a,
-                                job->a_scales, job->wp, job->w_sums, job->w_scales, job->bias, job->out);
+                                job->a_scales, job->wp, job->w_scales, job->bias, job->out);
 }
 
 void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *wp,
-                            const int32_t *w_sums, const float *w_scales, const float *bias, float *out) {
-    packed_job job = {m, n, k, group, a, a_scales, wp, w_sums, w_scales, bias, out};
+                            const float *w_scales, const float *bias, float *out) {
+    packed_job job = {m, n, k, group, a, a_scales, wp, w_scales, bias, out};
     // Below about 8 M multiply-adds (~150 µs on one core) a hand-off saves too little: waking a pool thread on a VM
     // costs tens of microseconds, up to the whole saving when it has gone to sleep, and it shows in the tail
     // (a 12-token text on 2 threads: p90 4.0 ms with this threshold against 5.9–7.1 ms with 1 M). So a short

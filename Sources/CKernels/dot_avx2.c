@@ -84,52 +84,28 @@ void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, int lda, const
 #if defined(__x86_64__)
 // Packed layout (see flint_pack_s8): a 32-byte load is 4 inputs of 8 output rows, so broadcasting 4 activation
 // bytes and multiplying lane-wise gives each lane one output's partial sum. R activation rows × C blocks of 8
-// outputs per tile; R, C and the mode are compile-time constants at every call, so the accumulators stay in
-// registers.
-//
-// Two modes. Sign transfer (w_sums NULL): |a| unsigned × (w with a's sign), exact for a in [-127, 127], three
-// operations per 32 multiply-adds. Offset (7-bit activations): (a + 64) is an unsigned byte of at most 127, so
-// maddubs pairs stay under 2 × 127 × 127 and cannot saturate; each group's sums start at -64 × (the weights'
-// sum over the group), which leaves exactly Σ a·w. Two operations per 32 multiply-adds, both on the multiply
-// pipes, which is what bounds this loop (about 91 against 55 G multiply-adds/s per Zen 3 core).
+// outputs per tile; R and C are compile-time constants at every call, so the accumulators stay in registers.
 __attribute__((target("avx2,fma"), always_inline))
-static inline void packed_tile(const int R, const int C, const int offset, int n, int k, int group, const int8_t *a,
-                               const float *a_scales, const int8_t *wp, const int32_t *w_sums, const float *w_scales,
-                               const float *bias, float *out, int j) {
-    const __m256i ones = _mm256_set1_epi16(1), sixty_four = _mm256_set1_epi8(64);
+static inline void packed_tile(const int R, const int C, int n, int k, int group, const int8_t *a, const float *a_scales,
+                               const int8_t *wp, const float *w_scales, const float *bias, float *out, int j) {
+    const __m256i ones = _mm256_set1_epi16(1);
     const int quads = k / 4, groups = k / group, group_quads = group / 4;
     const int8_t *blocks = wp + (size_t)(j / 8) * quads * 32;
-    const int32_t *block_sums = offset ? w_sums + (size_t)(j / 8) * groups * 8 : 0;
     __m256 total[4][2];
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) total[r][c] = _mm256_setzero_ps();
     for (int g = 0; g < groups; g++) {
         __m256i sum[4][2];
-        for (int c = 0; c < C; c++) {
-            __m256i start = _mm256_setzero_si256();
-            if (offset) {
-                const __m256i weights = _mm256_loadu_si256((const __m256i *)(block_sums + ((size_t)c * groups + g) * 8));
-                start = _mm256_sub_epi32(start, _mm256_slli_epi32(weights, 6));
-            }
-            for (int r = 0; r < R; r++) sum[r][c] = start;
-        }
+        for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) sum[r][c] = _mm256_setzero_si256();
         for (int q = g * group_quads; q < (g + 1) * group_quads; q++) {
             __m256i w[2];
             for (int c = 0; c < C; c++) w[c] = _mm256_loadu_si256((const __m256i *)(blocks + ((size_t)c * quads + q) * 32));
             for (int r = 0; r < R; r++) {
                 int32_t four;
                 __builtin_memcpy(&four, a + (size_t)r * k + q * 4, 4);
-                const __m256i x = _mm256_set1_epi32(four);
-                if (offset) {
-                    const __m256i shifted = _mm256_add_epi8(x, sixty_four);
-                    for (int c = 0; c < C; c++) {
-                        sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(_mm256_maddubs_epi16(shifted, w[c]), ones));
-                    }
-                } else {
-                    const __m256i magnitude = _mm256_abs_epi8(x);
-                    for (int c = 0; c < C; c++) {
-                        __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w[c], x));
-                        sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(pairs, ones));
-                    }
+                const __m256i x = _mm256_set1_epi32(four), magnitude = _mm256_abs_epi8(x);
+                for (int c = 0; c < C; c++) {
+                    __m256i pairs = _mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(w[c], x));
+                    sum[r][c] = _mm256_add_epi32(sum[r][c], _mm256_madd_epi16(pairs, ones));
                 }
             }
         }
@@ -150,25 +126,22 @@ static inline void packed_tile(const int R, const int C, const int offset, int n
 // weights are read once per 64 rows, and activations once per block instead of once per strip.
 __attribute__((target("avx2,fma")))
 void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
-                                 const int8_t *wp, const int32_t *w_sums, const float *w_scales, const float *bias,
-                                 float *out) {
+                                 const int8_t *wp, const float *w_scales, const float *bias, float *out) {
     const int groups = k / group;
     for (int i0 = 0; i0 < m; i0 += 64) {
     const int i1 = m - i0 < 64 ? m : i0 + 64;
     for (int j = n0; j < n1; j += 16) {
         const int C = n1 - j >= 16 ? 2 : 1;
         int i = i0;
-#define FLINT_TILE_MODE(R, C, O)                                                                                   \
-        packed_tile(R, C, O, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_sums, w_scales,   \
-                    bias, out + (size_t)i * n, j)
 #define FLINT_TILE(R)                                                                                              \
-        (w_sums ? (C == 2 ? FLINT_TILE_MODE(R, 2, 1) : FLINT_TILE_MODE(R, 1, 1))                                   \
-                : (C == 2 ? FLINT_TILE_MODE(R, 2, 0) : FLINT_TILE_MODE(R, 1, 0)))
+        (C == 2 ? packed_tile(R, 2, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
+                              out + (size_t)i * n, j)                                                                  \
+                : packed_tile(R, 1, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
+                              out + (size_t)i * n, j))
         for (; i + 4 <= i1; i += 4) FLINT_TILE(4);
         if (i + 2 <= i1) { FLINT_TILE(2); i += 2; }
         if (i < i1) FLINT_TILE(1);
 #undef FLINT_TILE
-#undef FLINT_TILE_MODE
     }
     }
 }

@@ -53,20 +53,3 @@ void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int gro
         }
     }
 }
-
-void flint_group_sums_s8(int n, int k, int group, const int8_t *wp, int32_t *sums) {
-    if (group <= 0 || k % group != 0 || group % 4 != 0) group = k;
-    const int quads = k / 4, groups = k / group;
-    for (int b = 0; b < n / 8; b++) {
-        const int8_t *block = wp + (size_t)b * quads * 32;
-        for (int g = 0; g < groups; g++) {
-            int32_t *out = sums + ((size_t)b * groups + g) * 8;
-            for (int r = 0; r < 8; r++) out[r] = 0;
-            for (int q = g * group / 4; q < (g + 1) * group / 4; q++) {
-                for (int r = 0; r < 8; r++) {
-                    for (int t = 0; t < 4; t++) out[r] += block[(size_t)q * 32 + r * 4 + t];
-                }
-            }
-        }
-    }
-}

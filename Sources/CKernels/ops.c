@@ -27,13 +27,7 @@ void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *s
 }
 
 void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales) {
-    flint_quantize_groups_limited(rows, cols, group, 127, x, q, scales);
-}
-
-void flint_quantize_groups_limited(int rows, int cols, int group, int limit, const float *x, int8_t *q, float *scales) {
     const float magic = 12582912.0f;
-    if (limit < 1 || limit > 127) limit = 127;
-    const float top = (float)limit;
     if (group <= 0 || cols % group != 0) group = cols;
     const int groups = cols / group;
     // Rows are contiguous, so the groups of all rows are one sequence of rows × groups slices.
@@ -47,14 +41,14 @@ void flint_quantize_groups_limited(int rows, int cols, int group, int limit, con
         }
         float largest;
         memcpy(&largest, &largest_bits, sizeof largest);
-        float scale = largest / top;
+        float scale = largest / 127.0f;
         scales[i] = scale;
         float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
         int8_t *out = q + (size_t)i * group;
         for (int j = 0; j < group; j++) {
             float v = row[j] * inverse;
-            v = v > top ? top : v;
-            v = v < -top ? -top : v;
+            v = v > 127.0f ? 127.0f : v;
+            v = v < -127.0f ? -127.0f : v;
             v = (v + magic) - magic;
             out[j] = (int8_t)v;
         }

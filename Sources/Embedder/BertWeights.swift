@@ -1,4 +1,3 @@
-import CKernels
 import FlintJSON
 import FlintModel
 
@@ -13,17 +12,6 @@ struct Linear {
     let scales: UnsafeBufferPointer<Float>?
     let bias: UnsafeBufferPointer<Float>
     let floats: [Float]?
-    /// The packed weight's sums per activation group (`flint_group_sums_s8`), which the kernels' 7-bit
-    /// activation mode needs; empty until ``BertWeights/prepareGroupSums(groupSize:)``.
-    var groupSums: [Int32] = []
-
-    /// Computes `groupSums` for activation groups of `group` inputs (packed weights only).
-    mutating func prepareGroupSums(group: Int) {
-        guard packed, let weight else { return }
-        var sums = [Int32](repeating: 0, count: outputs * (inputs / group))
-        flint_group_sums_s8(Int32(outputs), Int32(inputs), Int32(group), weight.baseAddress, &sums)
-        groupSums = sums
-    }
 }
 
 /// An embedding table, int8 rows with scales or f32.
@@ -48,17 +36,17 @@ struct LayerNormWeights {
 
 /// One encoder layer, named as in HF's BertLayer.
 struct BertLayerWeights {
-    var query: Linear
-    var key: Linear
-    var value: Linear
+    let query: Linear
+    let key: Linear
+    let value: Linear
     /// attention.output.dense
-    var attentionOutput: Linear
+    let attentionOutput: Linear
     /// attention.output.LayerNorm
     let attentionLayerNorm: LayerNormWeights
     /// intermediate.dense
-    var intermediate: Linear
+    let intermediate: Linear
     /// output.dense
-    var output: Linear
+    let output: Linear
     /// output.LayerNorm
     let outputLayerNorm: LayerNormWeights
 }
@@ -69,7 +57,7 @@ struct BertWeights {
     let positionEmbeddings: EmbeddingTable              // (positions, hidden)
     let tokenTypeEmbeddings: UnsafeBufferPointer<Float> // (types, hidden)
     let embeddingsLayerNorm: LayerNormWeights
-    private(set) var layers: [BertLayerWeights]
+    let layers: [BertLayerWeights]
     let vocabularySize: Int
     /// The word-embedding row of each token id: the file leaves out rows of pieces no text can produce
     /// (`prunedTokenIds`), and those ids map to the unknown token's row. Empty when nothing was pruned.
@@ -78,18 +66,6 @@ struct BertWeights {
     /// The word-embedding row for `id` (an id below `vocabularySize`).
     @inline(__always)
     func wordRow(_ id: Int) -> Int { wordRows.isEmpty ? id : Int(wordRows[id]) }
-
-    /// Prepares every packed linear layer's group sums for activation groups of `groupSize(inputs)` values.
-    mutating func prepareGroupSums(groupSize: (Int) -> Int) {
-        for index in layers.indices {
-            layers[index].query.prepareGroupSums(group: groupSize(layers[index].query.inputs))
-            layers[index].key.prepareGroupSums(group: groupSize(layers[index].key.inputs))
-            layers[index].value.prepareGroupSums(group: groupSize(layers[index].value.inputs))
-            layers[index].attentionOutput.prepareGroupSums(group: groupSize(layers[index].attentionOutput.inputs))
-            layers[index].intermediate.prepareGroupSums(group: groupSize(layers[index].intermediate.inputs))
-            layers[index].output.prepareGroupSums(group: groupSize(layers[index].output.inputs))
-        }
-    }
 
     /// `int8`: the fast path needs int8 linear weights; otherwise f32 values are prepared for the reference path.
     init(model: ModelFile, configuration: EncoderConfiguration, int8 needsInt8: Bool) throws(ModelFileError) {

@@ -29,15 +29,8 @@ public final class Encoder {
     public let precision: Precision
     /// Activations are quantized in groups of this many values along each token's vector, each with its own
     /// scale (per-token scales lose outliers: MiniLM's mean cosine to fp32 goes from 0.9950 with one scale per
-    /// token to 0.9985 with groups of 64, the default; 16 with 7-bit activations). Set FLINT_ACTIVATION_GROUP to
-    /// change it; 0 means one per token.
+    /// token to 0.9985 with groups of 64). Set FLINT_ACTIVATION_GROUP to change it; 0 means one per token.
     public let activationGroup: Int
-    /// The largest quantized activation magnitude for packed weights: 127 (8 bits, the default: the AVX2 kernel's
-    /// sign-transfer mode) or 63 with FLINT_ACTIVATION_BITS=7 (the offset mode, which skips the sign step: 1.2–1.6×
-    /// the kernel's multiply-adds per second, but 7 bits need groups of 16 to be as faithful as 8 bits in groups
-    /// of 64, and the finer groups spend the gain: measured side by side, 7-bit/16 is 0–10% slower in the encoder
-    /// and the same to fp32). Row-major weights (older files) always get 127.
-    public let activationLimit: Int
     /// Sees the hidden states after the embeddings (0) and after each layer (1…), tokens × hidden: for
     /// layer-by-layer comparisons in tests. Nil (and free) otherwise.
     public var layerObserver: ((Int, [Float]) -> Void)? = nil
@@ -56,33 +49,23 @@ public final class Encoder {
     private var context: [Float]
     private var projected: [Float]
     private var intermediate: [Float]
-    private var scores: [Float]
     private var attentionScratch: [Float]
     private var quantized: [Int8]
     private var activationScales: [Float]
     private var sums: [Int32]
 
-    /// Prepares an encoder; checks every tensor's shape against the metadata. `activationBits` (8 or 7) overrides
-    /// FLINT_ACTIVATION_BITS; other values mean 8.
-    public init(model: ModelFile, precision: Precision = .int8, activationBits: Int? = nil) throws(ModelFileError) {
+    /// Prepares an encoder; checks every tensor's shape against the metadata.
+    public init(model: ModelFile, precision: Precision = .int8) throws(ModelFileError) {
         let configuration = try EncoderConfiguration(metadata: model.metadata)
         self.configuration = configuration
         self.precision = precision
         self.model = model
-        var weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
-        let sevenBit = (activationBits ?? getenv("FLINT_ACTIVATION_BITS").map { Int(atoi($0)) }) == 7
-        let activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? (sevenBit ? 16 : 64)
-        self.activationGroup = activationGroup
-        self.activationLimit = sevenBit ? Int(FLINT_ACTIVATION_LIMIT) : 127
-        if precision == .int8 && activationLimit <= Int(FLINT_ACTIVATION_LIMIT) {
-            weights.prepareGroupSums { Encoder.groupSize(activationGroup, columns: $0) }
-        }
-        self.weights = weights
+        self.weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
+        self.activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? 64
         self.packTokens = max(configuration.maxSequenceLength, 512)
         let h = configuration.hiddenSize, tokens = configuration.maxSequenceLength
         hidden = []; query = []; key = []; value = []; context = []; projected = []; intermediate = []
         quantized = []; activationScales = []; sums = []
-        scores = [Float](repeating: 0, count: tokens)
         attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
         reserve(min(tokens, 32))
     }
@@ -191,7 +174,7 @@ public final class Encoder {
     private func encoderLayer(_ layer: BertLayerWeights, segments: [Range<Int>], rows count: Int) {
         let h = configuration.hiddenSize
         // BertSelfAttention: the three projections share one quantization of the input.
-        quantizeActivations(hidden, rows: count, for: layer.query)
+        quantizeActivations(hidden, rows: count, columns: h)
         linear(layer.query, input: hidden, rows: count, into: &query, reuseQuantized: true)
         linear(layer.key, input: hidden, rows: count, into: &key, reuseQuantized: true)
         linear(layer.value, input: hidden, rows: count, into: &value, reuseQuantized: true)
@@ -263,22 +246,16 @@ public final class Encoder {
         }
     }
 
-    private func groupSize(_ columns: Int) -> Int { Encoder.groupSize(activationGroup, columns: columns) }
-
-    private static func groupSize(_ group: Int, columns: Int) -> Int {
-        group > 0 && group % 4 == 0 && columns % group == 0 ? group : columns
+    private func groupSize(_ columns: Int) -> Int {
+        activationGroup > 0 && activationGroup % 4 == 0 && columns % activationGroup == 0 ? activationGroup : columns
     }
 
-    /// Quantizes `rows` tokens of `input` for `layer`: 7-bit exactly when the layer has the group sums that the
-    /// kernels' offset mode needs (query, key and value share one quantization, and agree on that).
-    private func quantizeActivations(_ input: [Float], rows: Int, for layer: Linear) {
+    private func quantizeActivations(_ input: [Float], rows: Int, columns: Int) {
         guard precision == .int8 else { return }
-        let columns = layer.inputs, limit = layer.groupSums.isEmpty ? 127 : activationLimit
         input.withUnsafeBufferPointer { x in
             quantized.withUnsafeMutableBufferPointer { q in
                 activationScales.withUnsafeMutableBufferPointer { s in
-                    flint_quantize_groups_limited(Int32(rows), Int32(columns), Int32(groupSize(columns)), Int32(limit),
-                                                  x.baseAddress, q.baseAddress, s.baseAddress)
+                    flint_quantize_groups(Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress, q.baseAddress, s.baseAddress)
                 }
             }
         }
@@ -288,17 +265,14 @@ public final class Encoder {
     private func linear(_ layer: Linear, input: [Float], rows: Int, into out: inout [Float], reuseQuantized: Bool) {
         switch precision {
         case .int8:
-            if !reuseQuantized { quantizeActivations(input, rows: rows, for: layer) }
+            if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
             if layer.packed {
                 quantized.withUnsafeBufferPointer { q in
                     activationScales.withUnsafeBufferPointer { s in
                         out.withUnsafeMutableBufferPointer { o in
-                            layer.groupSums.withUnsafeBufferPointer { sums in
-                                flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
-                                                       q.baseAddress, s.baseAddress, layer.weight!.baseAddress,
-                                                       sums.isEmpty ? nil : sums.baseAddress, layer.scales!.baseAddress,
-                                                       layer.bias.baseAddress, o.baseAddress)
-                            }
+                            flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
+                                                   q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
+                                                   layer.bias.baseAddress, o.baseAddress)
                         }
                     }
                 }

@@ -26,7 +26,7 @@ public struct VectorSearch: Sendable {
         index.vectors.withUnsafeBufferPointer { vectors in
             index.scales.withUnsafeBufferPointer { scales in
                 flint_linear_s8_packed(1, Int32(index.paddedCount), Int32(index.dimensions), Int32(index.dimensions),
-                                       quantized, &queryScale, vectors.baseAddress, nil, scales.baseAddress, nil, &scores)
+                                       quantized, &queryScale, vectors.baseAddress, scales.baseAddress, nil, &scores)
             }
         }
         // Bounded selection: keep the best k in a small sorted buffer (k is small; n is large).

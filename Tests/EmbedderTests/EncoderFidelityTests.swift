@@ -36,22 +36,15 @@ import WordPiece
         let folder = Self.fixtures.appendingPathComponent("tiny-bert").path
         let reference = try Encoder(model: try ModelFile(bytes: try Quantizer.quantize(directory: folder, modelName: "tiny", float32: true).bytes),
                                     precision: .float32)
-        let int8Model = try ModelFile(bytes: try Quantizer.quantize(directory: folder, modelName: "tiny").bytes)
-        let fast = try Encoder(model: int8Model)
-        // The opt-in 7-bit activations (offset kernel mode, groups of 16) must hold the same line.
-        let sevenBit = try Encoder(model: int8Model, activationBits: 7)
-        #expect(fast.activationLimit == 127 && fast.activationGroup == 64)
-        #expect(sevenBit.activationLimit == 63 && sevenBit.activationGroup == 16)
+        let fast = try Encoder(model: try ModelFile(bytes: try Quantizer.quantize(directory: folder, modelName: "tiny").bytes))
         let (cases, depth, tokens, width) = (shape[0], shape[1], shape[2], shape[3])
         for index in 0..<cases {
             let ids = (inputs.array?[index].array ?? []).compactMap { $0.integer.map(Int32.init) }
-            var layers: [[Float]] = [], fastLayers: [[Float]] = [], sevenBitLayers: [[Float]] = []
+            var layers: [[Float]] = [], fastLayers: [[Float]] = []
             reference.layerObserver = { layers.append($1) }
             fast.layerObserver = { fastLayers.append($1) }
-            sevenBit.layerObserver = { sevenBitLayers.append($1) }
             _ = reference.embed(ids)
             _ = fast.embed(ids)
-            _ = sevenBit.embed(ids)
             #expect(layers.count == depth)
             for layer in 0..<depth {
                 let start = ((index * depth + layer) * tokens) * width
@@ -59,7 +52,6 @@ import WordPiece
                 let worst = zip(layers[layer], expected).map { abs($0 - $1) }.max() ?? 1
                 #expect(worst < 2e-4, "f32 path, case \(index), layer \(layer): worst difference \(worst)")
                 #expect(Self.cosine(fastLayers[layer], expected) > 0.999, "int8 path drifts at case \(index), layer \(layer)")
-                #expect(Self.cosine(sevenBitLayers[layer], expected) > 0.999, "7-bit path drifts at case \(index), layer \(layer)")
             }
         }
     }

@@ -5,10 +5,7 @@
 // reference (dot_generic.c) that the others are tested against, bit for bit on the integer results.
 //
 // int8 conventions: weights and activations are symmetric int8 in [-127, 127] (never -128), so the AVX2
-// sign-transfer trick cannot saturate and every path returns the same int32 sums. The packed linear layer has a
-// faster x86 mode for 7-bit activations in [-63, 63] (FLINT_ACTIVATION_LIMIT): offset by 64 they are unsigned
-// bytes that multiply signed weights without saturating, and the weights' group sums take the offset back out,
-// so that mode's integer sums are exact too and equal every other path's.
+// sign-transfer trick cannot saturate and every path returns the same int32 sums.
 
 #include <stdint.h>
 #include <stddef.h>
@@ -55,36 +52,21 @@ void flint_pack_s8(int n, int k, const int8_t *w, int8_t *packed);
 /// The inverse of flint_pack_s8.
 void flint_unpack_s8(int n, int k, const int8_t *packed, int8_t *w);
 
-/// The largest activation magnitude of the packed linear layer's fast x86 mode (7-bit activations).
-#define FLINT_ACTIVATION_LIMIT 63
-
-/// Per group of `group` inputs, the sum of each packed weight row's values there, in the packed block order:
-/// sums[((j / 8) * (k / group) + g) * 8 + j % 8] for output j and group g (n / 8 × k / group × 8 values). What
-/// flint_linear_s8_packed needs to run its 7-bit-activation mode; computed once per layer and group size.
-void flint_group_sums_s8(int n, int k, int group, const int8_t *wp, int32_t *sums);
-
 /// flint_linear_s8 over packed weights, without scratch: each group's int32 sums are scaled inside the kernel.
 /// `group` must divide k and be a multiple of 4 (else one group of k). Same result as flint_linear_s8 on the
 /// unpacked weights up to float rounding order. Threads split the output columns.
-/// `w_sums` (flint_group_sums_s8 for this `group`, or NULL) selects the 7-bit mode: every activation must then be
-/// within ±FLINT_ACTIVATION_LIMIT, and x86 skips the sign-transfer step (about 1.6× the multiply-adds per cycle);
-/// other paths ignore it. With NULL, activations may use the whole [-127, 127].
 void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *wp,
-                            const int32_t *w_sums, const float *w_scales, const float *bias, float *out);
+                            const float *w_scales, const float *bias, float *out);
 /// The same on one given path (for tests), one thread, over output columns [n0, n1) (multiples of 8).
 void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, int n1, int k, int group, const int8_t *a,
-                                 const float *a_scales, const int8_t *wp, const int32_t *w_sums, const float *w_scales,
-                                 const float *bias, float *out);
+                                 const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
+                                 float *out);
 
 /// Dynamic per-row quantization: scales[i] = max|x_i| / 127, q = round(x / scale) in [-127, 127].
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales);
 
 /// The same per group of `group` consecutive values of each row: scales[i * (cols / group) + g].
 void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales);
-
-/// flint_quantize_groups onto [-limit, limit] (1 ≤ limit ≤ 127): scales = max|x| / limit. With
-/// FLINT_ACTIVATION_LIMIT it feeds the packed linear layer's 7-bit mode.
-void flint_quantize_groups_limited(int rows, int cols, int group, int limit, const float *x, int8_t *q, float *scales);
 
 /// In place: x_i = (x_i - mean) / sqrt(var + eps) * gamma + beta, per row.
 void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const float *beta, float eps);

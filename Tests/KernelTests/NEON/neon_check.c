@@ -45,8 +45,8 @@ int main(void) {
         for (int i = 0; i < m * groups; i++) as[i] = (float)(next_int8() + 128) / 9000.0f;
         for (int i = 0; i < n; i++) { ws[i] = (float)(next_int8() + 128) / 7000.0f; bias[i] = (float)next_int8() / 100.0f; }
         flint_pack_s8(n, k, w, wp);
-        flint_linear_s8_packed_path(FLINT_KERNEL_SCALAR, m, n, 0, n, k, group, a, as, wp, NULL, ws, bias, expected);
-        flint_linear_s8_packed_path(FLINT_KERNEL_NEON, m, n, 0, n, k, group, a, as, wp, NULL, ws, bias, got);
+        flint_linear_s8_packed_path(FLINT_KERNEL_SCALAR, m, n, 0, n, k, group, a, as, wp, ws, bias, expected);
+        flint_linear_s8_packed_path(FLINT_KERNEL_NEON, m, n, 0, n, k, group, a, as, wp, ws, bias, got);
         for (int i = 0; i < m * n; i++) {
             // Float summation order differs, so the bound follows the size of the terms, not of the (possibly
             // cancelling) result.
