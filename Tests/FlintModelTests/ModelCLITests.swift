@@ -53,6 +53,8 @@ import Testing
         let missing = try Self.run(["quantize", "/nonexistent", "-o", model])
         #expect(missing.status != 0)
         #expect(missing.error.contains("/nonexistent/config.json is missing"))
+        let levels = try Self.run(["quantize", bert.directory.path, "-o", model, "--word-embedding-levels", "200"])
+        #expect(levels.status != 0 && levels.error.contains("--word-embedding-levels must be within 1...127, not 200"))
     }
 
     @Test func embedWritesJSONLinesAndNPY() throws {

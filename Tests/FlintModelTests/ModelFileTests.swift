@@ -26,6 +26,9 @@ import WordPiece
             #expect(worst <= tolerance, "\(name): worst error \(worst)")
         }
         #expect(model.metadata["wordEmbeddingLevels"]?.integer == Quantizer.defaultWordEmbeddingLevels)
+        #expect(throws: ModelFileError.self) {
+            try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny", wordEmbeddingLevels: 0)
+        }
         let words = try #require(model.int8("embeddings.word_embeddings.weight"))
         #expect(words.map { abs(Int($0)) }.max() == Quantizer.defaultWordEmbeddingLevels)
         #expect(model.packedInt8("encoder.layer.0.attention.self.query.weight") != nil)
