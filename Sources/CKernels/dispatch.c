@@ -23,7 +23,8 @@ int flint_kernel_supported(flint_kernel_path path) {
 #if defined(__x86_64__)
     case FLINT_KERNEL_AVX2: return __builtin_cpu_supports("avx2");
     case FLINT_KERNEL_AVX512VNNI:
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512vnni");
 #endif
 #if defined(__aarch64__) && defined(__linux__)
     case FLINT_KERNEL_NEON:
@@ -149,6 +150,9 @@ void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int gro
 #if defined(__x86_64__)
 void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
                                  const int8_t *wp, const float *w_scales, const float *bias, float *out);
+void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
+                                       const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
+                                       float *out);
 #endif
 #if defined(__aarch64__)
 void flint_linear_s8_packed_neon(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
@@ -162,11 +166,10 @@ void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, i
     if (!flint_kernel_supported(path)) path = FLINT_KERNEL_SCALAR;
     switch (path) {
 #if defined(__x86_64__)
-    // AVX-512 machines run the AVX2 packed kernel: VNNI's unsigned × signed product has no sign-transfer
-    // instruction to pair with, and no machine here can measure a variant.
     case FLINT_KERNEL_AVX2:
-    case FLINT_KERNEL_AVX512VNNI:
         flint_linear_s8_packed_avx2(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
+    case FLINT_KERNEL_AVX512VNNI:
+        flint_linear_s8_packed_avx512vnni(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
 #endif
 #if defined(__aarch64__)
     case FLINT_KERNEL_NEON: flint_linear_s8_packed_neon(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;

@@ -1,28 +1,121 @@
-// AVX-512 VNNI int8 core: 64 bytes at a time with vpdpbusd (unsigned × signed, accumulating in int32), using
-// the same sign transfer as AVX2 (|a| × sign(a)·w); scalar tail for k % 64.
+// AVX-512 VNNI int8 cores. vpdpbusd multiplies unsigned by signed bytes and adds each lane's four products
+// straight into int32 (no int16 stage, so nothing saturates).
+//
+// This file also builds on CPUs without VNNI, on SIMDe's portable intrinsics (FLINT_SIMDE defined), so that
+// Tests/KernelTests/VNNI checks it against the scalar reference bit for bit on any x86-64 machine.
 #include "flint_kernels.h"
 
 #if defined(__x86_64__)
+#if defined(FLINT_SIMDE)
+#if defined(__clang__)
+// SIMDe 0.7 declares its own __m128bh where clang's SSE2 header already has one: name clang's apart.
+#define __m128bh flint_clang_m128bh
+#include <emmintrin.h>
+#undef __m128bh
+#endif
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#define FLINT_VNNI_TARGET
+#else
 #include <immintrin.h>
+#define FLINT_VNNI_TARGET __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+#endif
 
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
+// Row-major core, 64 bytes at a time; scalar tail for k % 64. AVX-512 has no byte sign transfer, so
+// activations are offset instead: x + 128 (a XOR of the sign bit) is unsigned, and the offset adds 128 × Σw to
+// the sum, which one more vpdpbusd (0x80 bytes × w) gives exactly. So the sums equal the scalar reference's for
+// any int8 input.
+FLINT_VNNI_TARGET
 void flint_gemm_s8_i32_avx512vnni(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out) {
     const int whole = k & ~63;
+    const __m512i offset = _mm512_set1_epi8((char)0x80);
     for (int i = 0; i < m; i++) {
         const int8_t *row = a + (size_t)i * lda;
         for (int j = 0; j < n; j++) {
             const int8_t *wj = w + (size_t)j * ldw;
-            __m512i sum = _mm512_setzero_si512();
+            __m512i sum = _mm512_setzero_si512(), shift = _mm512_setzero_si512();
             for (int kk = 0; kk < whole; kk += 64) {
                 __m512i va = _mm512_loadu_si512((const void *)(row + kk));
                 __m512i vw = _mm512_loadu_si512((const void *)(wj + kk));
-                __mmask64 negative = _mm512_movepi8_mask(va);
-                __m512i signed_w = _mm512_mask_sub_epi8(vw, negative, _mm512_setzero_si512(), vw);
-                sum = _mm512_dpbusd_epi32(sum, _mm512_abs_epi8(va), signed_w);
+                sum = _mm512_dpbusd_epi32(sum, _mm512_xor_si512(va, offset), vw);
+                shift = _mm512_dpbusd_epi32(shift, offset, vw);
             }
-            int32_t r = _mm512_reduce_add_epi32(sum);
+            sum = _mm512_sub_epi32(sum, shift);
+            __m256i half = _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
+            __m128i quarter = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
+            quarter = _mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0x4E));
+            quarter = _mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0xB1));
+            int32_t r = _mm_cvtsi128_si32(quarter);
             for (int kk = whole; kk < k; kk++) r += (int32_t)row[kk] * wj[kk];
             out[i * n + j] = r;
+        }
+    }
+}
+
+// Packed layer: the AVX2 kernel's layout and tiles (a 32-byte load is 4 inputs of 8 outputs, 4 activation bytes
+// broadcast), on 256-bit vpdpbusd, one instruction per 32 multiply-adds where AVX2 needs four. Activations are
+// offset as above; one vpdpbusd per weight load gives 128 × Σw, which each group's epilogue takes off every row's
+// sums, so the int32 group sums equal the scalar reference's for any int8 input.
+// Up to 8 rows per tile (AVX-512 has 32 vector registers): the correction costs one instruction per 2 × R.
+__attribute__((always_inline)) FLINT_VNNI_TARGET
+static inline void vnni_tile(const int R, const int C, int n, int k, int group, const int8_t *a, const float *a_scales,
+                             const int8_t *wp, const float *w_scales, const float *bias, float *out, int j) {
+    const int quads = k / 4, groups = k / group, group_quads = group / 4;
+    const int8_t *blocks = wp + (size_t)(j / 8) * quads * 32;
+    const __m256i offset = _mm256_set1_epi8((char)0x80);
+    __m256 total[8][2];
+    for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) total[r][c] = _mm256_setzero_ps();
+    for (int g = 0; g < groups; g++) {
+        __m256i sum[8][2], shift[2];
+        for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) sum[r][c] = _mm256_setzero_si256();
+        for (int c = 0; c < C; c++) shift[c] = _mm256_setzero_si256();
+        for (int q = g * group_quads; q < (g + 1) * group_quads; q++) {
+            __m256i w[2];
+            for (int c = 0; c < C; c++) {
+                w[c] = _mm256_loadu_si256((const __m256i *)(blocks + ((size_t)c * quads + q) * 32));
+                shift[c] = _mm256_dpbusd_epi32(shift[c], offset, w[c]);
+            }
+            for (int r = 0; r < R; r++) {
+                uint32_t four;
+                __builtin_memcpy(&four, a + (size_t)r * k + q * 4, 4);
+                const __m256i x = _mm256_set1_epi32((int32_t)(four ^ 0x80808080u));
+                for (int c = 0; c < C; c++) sum[r][c] = _mm256_dpbusd_epi32(sum[r][c], x, w[c]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            const __m256 scale = _mm256_set1_ps(a_scales[(size_t)r * groups + g]);
+            for (int c = 0; c < C; c++)
+                total[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(sum[r][c], shift[c])), scale, total[r][c]);
+        }
+    }
+    for (int c = 0; c < C; c++) {
+        const __m256 ws = _mm256_loadu_ps(w_scales + j + c * 8);
+        const __m256 b = bias ? _mm256_loadu_ps(bias + j + c * 8) : _mm256_setzero_ps();
+        for (int r = 0; r < R; r++) _mm256_storeu_ps(out + (size_t)r * n + j + c * 8, _mm256_fmadd_ps(total[r][c], ws, b));
+    }
+}
+
+// Cache blocking as in the AVX2 kernel: 64 activation rows stay in L2 while 16-output weight strips pass over them.
+FLINT_VNNI_TARGET
+void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
+                                       const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
+                                       float *out) {
+    const int groups = k / group;
+    for (int i0 = 0; i0 < m; i0 += 64) {
+        const int i1 = m - i0 < 64 ? m : i0 + 64;
+        for (int j = n0; j < n1; j += 16) {
+            const int C = n1 - j >= 16 ? 2 : 1;
+            int i = i0;
+#define FLINT_TILE(R)                                                                                                \
+            (C == 2 ? vnni_tile(R, 2, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
+                                out + (size_t)i * n, j)                                                                  \
+                    : vnni_tile(R, 1, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
+                                out + (size_t)i * n, j))
+            for (; i + 8 <= i1; i += 8) FLINT_TILE(8);
+            if (i + 4 <= i1) { FLINT_TILE(4); i += 4; }
+            if (i + 2 <= i1) { FLINT_TILE(2); i += 2; }
+            if (i < i1) FLINT_TILE(1);
+#undef FLINT_TILE
         }
     }
 }

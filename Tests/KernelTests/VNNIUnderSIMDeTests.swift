@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// The AVX-512 VNNI kernels on a CPU without VNNI: dot_avx512vnni.c built again on SIMDe's portable intrinsics
+/// (`-DFLINT_SIMDE`) with a checker against the scalar reference, bit for bit. It proves the kernels' arithmetic
+/// (the activation offset and its correction, tiles, tails, column ranges), not their speed; on a VNNI CPU
+/// `KernelTests` runs the native build too. Skipped, visibly, where SIMDe is missing (deploy/test installs it).
+@Suite struct VNNIUnderSIMDeTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let simde = FileManager.default.fileExists(atPath: "/usr/include/simde/x86/avx512.h")
+    /// The C compiler: the Swift toolchain's clang, else the system's.
+    static let compiler: String? = {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for name in ["clang", "cc", "gcc"] {
+            for directory in path.split(separator: ":") + ["/usr/bin"] {
+                let candidate = "\(directory)/\(name)"
+                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            }
+        }
+        return nil
+    }()
+
+    #if arch(x86_64)
+    @Test(.enabled(if: simde && compiler != nil, "libsimde-dev or a C compiler is not installed (deploy/test installs SIMDe)"))
+    func vnniMatchesScalarUnderSIMDe() throws {
+        let kernels = Self.root.appendingPathComponent("Sources/CKernels").path
+        let binary = NSTemporaryDirectory() + "flint-vnni-check-\(getpid())"
+        defer { unlink(binary) }
+        let build = try NEONUnderQEMUTests.run([Self.compiler!, "-O2", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
+                                                Self.root.appendingPathComponent("Tests/KernelTests/VNNI/vnni_check.c").path,
+                                                "\(kernels)/dot_avx512vnni.c", "\(kernels)/dot_generic.c", "-lm", "-o", binary])
+        #expect(build.0 == 0, "compile failed: \(build.1)")
+        let check = try NEONUnderQEMUTests.run([binary])
+        #expect(check.0 == 0 && check.1.hasPrefix("ok "), "VNNI check said: \(check.1)")
+    }
+    #endif
+}
