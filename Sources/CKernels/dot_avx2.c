@@ -1,6 +1,7 @@
 // AVX2 int8 core: 32 bytes at a time with the sign-transfer trick (|a| as unsigned × sign(a)·w as signed, via
 // maddubs), four weight rows per activation load, then a scalar tail for k % 32.
 #include "flint_kernels.h"
+#include "packed_blocking.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -121,28 +122,14 @@ static inline void packed_tile(const int R, const int C, int n, int k, int group
     }
 }
 
-// Blocked for the caches: a block of up to 64 activation rows (at most 96 KB for k = 1536) stays in L2 while
-// every 16-output strip of weights (16 × k bytes, at most 24 KB) passes over it from L1, four rows at a time. So
-// weights are read once per 64 rows, and activations once per block instead of once per strip.
+// Cache blocking in packed_blocking.h; row tiles of up to 4 (8 accumulators of AVX2's 16 vector registers).
 __attribute__((target("avx2,fma")))
 void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
                                  const int8_t *wp, const float *w_scales, const float *bias, float *out) {
     const int groups = k / group;
-    for (int i0 = 0; i0 < m; i0 += 64) {
-    const int i1 = m - i0 < 64 ? m : i0 + 64;
-    for (int j = n0; j < n1; j += 16) {
-        const int C = n1 - j >= 16 ? 2 : 1;
-        int i = i0;
-#define FLINT_TILE(R)                                                                                              \
-        (C == 2 ? packed_tile(R, 2, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
-                              out + (size_t)i * n, j)                                                                  \
-                : packed_tile(R, 1, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
-                              out + (size_t)i * n, j))
-        for (; i + 4 <= i1; i += 4) FLINT_TILE(4);
-        if (i + 2 <= i1) { FLINT_TILE(2); i += 2; }
-        if (i < i1) FLINT_TILE(1);
+#define FLINT_TILE(R, C, i, j) \
+    packed_tile(R, C, n, k, group, a + (size_t)(i) * k, a_scales + (size_t)(i) * groups, wp, w_scales, bias, out + (size_t)(i) * n, j)
+    FLINT_PACKED_BLOCKS(m, n0, n1, 4, FLINT_TILE)
 #undef FLINT_TILE
-    }
-    }
 }
 #endif

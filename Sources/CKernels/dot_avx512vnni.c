@@ -4,6 +4,7 @@
 // This file also builds on CPUs without VNNI, on SIMDe's portable intrinsics (FLINT_SIMDE defined), so that
 // Tests/KernelTests/VNNI checks it against the scalar reference bit for bit on any x86-64 machine.
 #include "flint_kernels.h"
+#include "packed_blocking.h"
 
 #if defined(__x86_64__)
 #if defined(FLINT_SIMDE)
@@ -95,28 +96,15 @@ static inline void vnni_tile(const int R, const int C, int n, int k, int group, 
     }
 }
 
-// Cache blocking as in the AVX2 kernel: 64 activation rows stay in L2 while 16-output weight strips pass over them.
+// Cache blocking as in the AVX2 kernel (packed_blocking.h), with row tiles of up to 8.
 FLINT_VNNI_TARGET
 void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                        const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
                                        float *out) {
     const int groups = k / group;
-    for (int i0 = 0; i0 < m; i0 += 64) {
-        const int i1 = m - i0 < 64 ? m : i0 + 64;
-        for (int j = n0; j < n1; j += 16) {
-            const int C = n1 - j >= 16 ? 2 : 1;
-            int i = i0;
-#define FLINT_TILE(R)                                                                                                \
-            (C == 2 ? vnni_tile(R, 2, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
-                                out + (size_t)i * n, j)                                                                  \
-                    : vnni_tile(R, 1, n, k, group, a + (size_t)i * k, a_scales + (size_t)i * groups, wp, w_scales, bias, \
-                                out + (size_t)i * n, j))
-            for (; i + 8 <= i1; i += 8) FLINT_TILE(8);
-            if (i + 4 <= i1) { FLINT_TILE(4); i += 4; }
-            if (i + 2 <= i1) { FLINT_TILE(2); i += 2; }
-            if (i < i1) FLINT_TILE(1);
+#define FLINT_TILE(R, C, i, j) \
+    vnni_tile(R, C, n, k, group, a + (size_t)(i) * k, a_scales + (size_t)(i) * groups, wp, w_scales, bias, out + (size_t)(i) * n, j)
+    FLINT_PACKED_BLOCKS(m, n0, n1, 8, FLINT_TILE)
 #undef FLINT_TILE
-        }
-    }
 }
 #endif

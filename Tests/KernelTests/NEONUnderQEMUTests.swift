@@ -27,7 +27,7 @@ import Testing
         let binary = NSTemporaryDirectory() + "flint-neon-check-\(getpid())"
         defer { unlink(binary) }
         let build = try Self.run(["/usr/bin/aarch64-linux-gnu-gcc", "-O2", "-static", "-I", "\(kernels)/include",
-                                  Self.root.appendingPathComponent("Tests/KernelTests/NEON/neon_check.c").path,
+                                  Self.root.appendingPathComponent("Tests/KernelTests/CrossChecks/neon_check.c").path,
                                   "\(kernels)/dot_generic.c", "\(kernels)/dot_neon.c", "\(kernels)/dispatch.c", "\(kernels)/ops.c",
                                   "\(kernels)/threads.c", "-pthread", "-lm", "-o", binary])
         #expect(build.0 == 0, "cross compile failed: \(build.1)")

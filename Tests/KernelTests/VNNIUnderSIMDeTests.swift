@@ -26,8 +26,8 @@ import Testing
         let kernels = Self.root.appendingPathComponent("Sources/CKernels").path
         let binary = NSTemporaryDirectory() + "flint-vnni-check-\(getpid())"
         defer { unlink(binary) }
-        let build = try NEONUnderQEMUTests.run([Self.compiler!, "-O2", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
-                                                Self.root.appendingPathComponent("Tests/KernelTests/VNNI/vnni_check.c").path,
+        let build = try NEONUnderQEMUTests.run([Self.compiler!, "-O2", "-Wno-psabi", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
+                                                Self.root.appendingPathComponent("Tests/KernelTests/CrossChecks/vnni_check.c").path,
                                                 "\(kernels)/dot_avx512vnni.c", "\(kernels)/dot_generic.c", "-lm", "-o", binary])
         #expect(build.0 == 0, "compile failed: \(build.1)")
         let check = try NEONUnderQEMUTests.run([binary])
