@@ -14,6 +14,9 @@ final class EmulatorHarness: Sendable {
     let emulator: Emulator
     let port: Int
     private let task: Task<Void, any Error>
+    /// Each harness has its own connection pool: with the shared session, a keep-alive connection to an earlier
+    /// test's emulator could be offered for a later one that was given the same port.
+    private let session = URLSession(configuration: .ephemeral)
 
     /// The debug bootstrap beside the test bundle.
     static let bootstrap: String = {
@@ -51,6 +54,13 @@ final class EmulatorHarness: Sendable {
         try await task.value
     }
 
+    /// A test that throws before `stop()` still stops its emulator, and so its runtimes: a child left running
+    /// would fail the later tests that count this process's `bootstrap` children.
+    deinit {
+        emulator.shutDown()
+        session.finishTasksAndInvalidate()
+    }
+
     struct Reply {
         let status: Int
         let headers: [String: String]
@@ -79,7 +89,7 @@ final class EmulatorHarness: Sendable {
     }
 
     private func send(_ request: URLRequest) async throws -> Reply {
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var headers: [String: String] = [:]
         for (name, value) in http.allHeaderFields { headers["\(name)"] = "\(value)" }
