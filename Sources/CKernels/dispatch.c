@@ -206,7 +206,9 @@ void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, con
     // costs tens of microseconds, up to the whole saving when it has gone to sleep, and it shows in the tail
     // (a 12-token text on 2 threads: p90 4.0 ms with this threshold against 5.9–7.1 ms with 1 M). So a short
     // text's layers stay on one thread, and an intermediate layer splits from about 14 tokens (MiniLM).
+    // Once a split has woken the workers, they poll for a while, and a smaller layer (from 1 M) is worth
+    // splitting too: a 46-token text's Q/K/V/output layers after its first split.
     long work = (long)m * n * k;
-    int parts = work < 8L * 1024 * 1024 ? 1 : flint_thread_count();
+    int parts = work >= 8L * 1024 * 1024 || (work >= 1L * 1024 * 1024 && flint_pool_polling()) ? flint_thread_count() : 1;
     flint_parallel_for(parts, packed_part, &job);
 }

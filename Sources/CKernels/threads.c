@@ -57,6 +57,9 @@ static int spin_until(int (*done)(unsigned long), unsigned long argument) {
     }
 }
 
+// When the last job split over the pool ended: its workers poll for the next one until the spin window closes.
+static _Atomic long last_split_end = 0;
+
 static int job_published(unsigned long seen) { return atomic_load_explicit(&published, memory_order_acquire) != seen; }
 static int parts_done(unsigned long unused) { (void)unused; return atomic_load_explicit(&parts_pending, memory_order_acquire) == 0; }
 static void (*job_function)(void *, int, int) = NULL;
@@ -152,8 +155,17 @@ void flint_parallel_for(int parts, void (*function)(void *, int, int), void *arg
         parts_pending--;
         pthread_mutex_unlock(&lock);
     }
-    if (spin_until(parts_done, 0)) return;
-    pthread_mutex_lock(&lock);
-    while (parts_pending > 0) pthread_cond_wait(&finished, &lock);
-    pthread_mutex_unlock(&lock);
+    if (!spin_until(parts_done, 0)) {
+        pthread_mutex_lock(&lock);
+        while (parts_pending > 0) pthread_cond_wait(&finished, &lock);
+        pthread_mutex_unlock(&lock);
+    }
+    atomic_store_explicit(&last_split_end, monotonic_nanoseconds(), memory_order_relaxed);
+}
+
+int flint_pool_polling(void) {
+    if (flint_thread_count() <= 1 || spin_nanoseconds <= 0) return 0;
+    // Half the window: a worker started polling when it finished its part, a little before the job ended.
+    long since = monotonic_nanoseconds() - atomic_load_explicit(&last_split_end, memory_order_relaxed);
+    return since < spin_nanoseconds / 2;
 }

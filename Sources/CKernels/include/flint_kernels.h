@@ -90,6 +90,10 @@ int flint_thread_count(void);
 /// when all are done.
 void flint_parallel_for(int parts, void (*function)(void *, int, int), void *argument);
 
+/// Whether the pool's workers are most likely still polling for work after a recent split (so a hand-off costs
+/// about a microsecond instead of a wake-up). A hint for sizing decisions; 0 with one thread.
+int flint_pool_polling(void);
+
 #ifdef __cplusplus
 }
 #endif
