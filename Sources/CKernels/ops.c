@@ -22,10 +22,7 @@ static inline uint32_t magnitude_bits(float x) {
     return bits & 0x7FFFFFFFu;
 }
 
-void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales) {
-    flint_quantize_groups(rows, cols, cols, x, q, scales);
-}
-
+FLINT_FLOAT_CLONES
 void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales) {
     const float magic = 12582912.0f;
     if (group <= 0 || cols % group != 0) group = cols;
@@ -55,14 +52,34 @@ void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t
     }
 }
 
+void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales) {
+    flint_quantize_groups(rows, cols, cols, x, q, scales);
+}
+
+/// Sums in double, in eight independent lanes so that the compiler can vectorise them without reassociating.
+static inline __attribute__((always_inline)) double sum_lanes(const float *x, int count, double center, int squares) {
+    double lanes[8] = {0};
+    int j = 0;
+    for (; j + 8 <= count; j += 8)
+        for (int l = 0; l < 8; l++) {
+            double d = (double)x[j + l] - center;
+            lanes[l] += squares ? d * d : d;
+        }
+    double sum = 0.0;
+    for (int l = 0; l < 8; l++) sum += lanes[l];
+    for (; j < count; j++) {
+        double d = (double)x[j] - center;
+        sum += squares ? d * d : d;
+    }
+    return sum;
+}
+
+FLINT_FLOAT_CLONES
 void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const float *beta, float eps) {
     for (int i = 0; i < rows; i++) {
         float *row = x + (size_t)i * cols;
-        double mean = 0.0, variance = 0.0;
-        for (int j = 0; j < cols; j++) mean += row[j];
-        mean /= cols;
-        for (int j = 0; j < cols; j++) { double d = row[j] - mean; variance += d * d; }
-        variance /= cols;
+        double mean = sum_lanes(row, cols, 0.0, 0) / cols;
+        double variance = sum_lanes(row, cols, mean, 1) / cols;
         float inverse = (float)(1.0 / sqrt(variance + eps));
         float m = (float)mean;
         for (int j = 0; j < cols; j++) row[j] = (row[j] - m) * inverse * gamma[j] + beta[j];
