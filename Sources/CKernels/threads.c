@@ -59,6 +59,8 @@ static int spin_until(int (*done)(unsigned long), unsigned long argument) {
 
 // When the last job split over the pool ended: its workers poll for the next one until the spin window closes.
 static _Atomic long last_split_end = 0;
+// Bumped by flint_pool_wake: a sleeping worker that sees it polls again instead of going back to sleep.
+static unsigned long wake_requests = 0;
 
 static int job_published(unsigned long seen) { return atomic_load_explicit(&published, memory_order_acquire) != seen; }
 static int parts_done(unsigned long unused) { (void)unused; return atomic_load_explicit(&parts_pending, memory_order_acquire) == 0; }
@@ -81,14 +83,17 @@ static int quota_cpus(void) {
 
 static void *worker(void *unused) {
     (void)unused;
-    unsigned long seen = 0;
+    unsigned long seen = 0, wakes_seen = 0;
     for (;;) {
         spin_until(job_published, seen);
         pthread_mutex_lock(&lock);
+        int woken = 0;
         while (generation == seen || next_part >= parts_total) {
             if (generation != seen && next_part >= parts_total) seen = generation;
+            if (wake_requests != wakes_seen) { wakes_seen = wake_requests; woken = 1; break; }
             pthread_cond_wait(&wake, &lock);
         }
+        if (woken) { pthread_mutex_unlock(&lock); continue; }
         int part = next_part++;
         void (*function)(void *, int, int) = job_function;
         void *argument = job_argument;
@@ -127,12 +132,16 @@ int flint_thread_count(void) {
     return thread_count;
 }
 
+// One job at a time: a second caller waits here until the first one's job is done.
+static pthread_mutex_t callers = PTHREAD_MUTEX_INITIALIZER;
+
 void flint_parallel_for(int parts, void (*function)(void *, int, int), void *argument) {
     int threads = flint_thread_count();
     if (parts <= 1 || threads <= 1) {
         for (int part = 0; part < parts; part++) function(argument, part, parts);
         return;
     }
+    pthread_mutex_lock(&callers);
     pthread_mutex_lock(&lock);
     job_function = function;
     job_argument = argument;
@@ -160,6 +169,16 @@ void flint_parallel_for(int parts, void (*function)(void *, int, int), void *arg
         while (parts_pending > 0) pthread_cond_wait(&finished, &lock);
         pthread_mutex_unlock(&lock);
     }
+    atomic_store_explicit(&last_split_end, monotonic_nanoseconds(), memory_order_relaxed);
+    pthread_mutex_unlock(&callers);
+}
+
+void flint_pool_wake(void) {
+    if (flint_thread_count() <= 1 || spin_nanoseconds <= 0) return;
+    pthread_mutex_lock(&lock);
+    wake_requests++;
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
     atomic_store_explicit(&last_split_end, monotonic_nanoseconds(), memory_order_relaxed);
 }
 

@@ -133,6 +133,7 @@ public final class Encoder {
             start += count
         }
         let rows = start
+        flint_pool_wake()
         reserve(rows)
         embeddings(sequences, typeIDs: typeIDs, segments: segments)
         observe(0, rows: rows)

@@ -55,6 +55,29 @@ import Testing
         #expect(out[1] == dot1 * 0.5 * 2 - 1)
     }
 
+    /// After flint_pool_wake the workers poll, and a layer of only 1–8 M multiply-adds splits too; split or not,
+    /// each output is computed whole by one thread, so the floats equal the one-thread path's exactly.
+    @Test func wokenPoolSplitsSmallLayersWithTheSameResult() {
+        let (m, n, k, group) = (12, 384, 384, 64)   // 1.77 M multiply-adds: a 12-token text's Q/K/V layer
+        var generator = Generator(state: 17)
+        let a = (0..<(m * k)).map { _ in generator.int8() }
+        let w = (0..<(n * k)).map { _ in generator.int8() }
+        let aScales = (0..<(m * k / group)).map { Float($0 % 13 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
+        let bias = (0..<n).map { Float($0) / 10 }
+        var packed = [Int8](repeating: 0, count: n * k)
+        flint_pack_s8(Int32(n), Int32(k), w, &packed)
+        var single = [Float](repeating: .nan, count: m * n)
+        flint_linear_s8_packed_path(flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
+                                    packed, wScales, bias, &single)
+        flint_pool_wake()
+        if flint_thread_count() == 1 { #expect(flint_pool_polling() == 0) }
+        for _ in 0..<50 {   // repeated, so that the workers are awake for most of them
+            var threaded = [Float](repeating: .nan, count: m * n)
+            flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+            #expect(threaded == single)
+        }
+    }
+
     @Test func threadedLinearEqualsOneThread() {
         // Large enough (64 × 1536 × 384 = 37.7 M multiply-adds) to be split over the pool.
         let (m, n, k) = (64, 1536, 384)

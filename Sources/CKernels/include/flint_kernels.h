@@ -87,12 +87,17 @@ void flint_gelu_erf(float *x, int count);
 int flint_thread_count(void);
 
 /// Runs function(argument, part, parts) for every part, spread over the pool (the caller takes part 0); returns
-/// when all are done.
+/// when all are done. Concurrent callers take turns; a part must not call it again (it would wait for itself).
 void flint_parallel_for(int parts, void (*function)(void *, int, int), void *argument);
 
 /// Whether the pool's workers are most likely still polling for work after a recent split (so a hand-off costs
 /// about a microsecond instead of a wake-up). A hint for sizing decisions; 0 with one thread.
 int flint_pool_polling(void);
+
+/// Wakes the pool's sleeping workers so that they poll for work for one spin window (FLINT_SPIN_US), without
+/// waiting for them: called as a forward pass starts, it lets a short text's small layers split too, the wake-up
+/// overlapping the embedding lookup. No effect with one thread.
+void flint_pool_wake(void);
 
 #ifdef __cplusplus
 }
