@@ -223,8 +223,9 @@ static void attention_part(void *argument, int part, int parts) {
     float *scores = key_t + (size_t)head_size * count;
     for (int head = job->heads * part / parts; head < job->heads * (part + 1) / parts; head++) {
         const int offset = head * head_size;
-        // K of this head transposed to [d][j], so 16 keys' values for one dimension are one contiguous load.
-        for (int j = 0; j < count; j++)
+        // K of this head transposed to [d][j], so 16 keys' values for one dimension are one contiguous load; only
+        // the whole blocks of 16 (the last keys are read from K's own rows).
+        for (int j = 0; j < count - count % 16; j++)
             for (int d = 0; d < head_size; d++) key_t[(size_t)d * count + j] = job->k[(size_t)j * hidden + offset + d];
         int i = 0;
         for (; i + 4 <= count; i += 4) attention_rows(4, job, i, offset, head_size, scale, key_t, scores);
