@@ -6,7 +6,6 @@ import Testing
 /// (the activation offset and its correction, tiles, tails, column ranges), not their speed; on a VNNI CPU
 /// `KernelTests` runs the native build too. Skipped, visibly, where SIMDe is missing (deploy/test installs it).
 @Suite struct VNNIUnderSIMDeTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let simde = FileManager.default.fileExists(atPath: "/usr/include/simde/x86/avx512.h")
     /// The C compiler: the Swift toolchain's clang, else the system's.
     static let compiler: String? = {
@@ -23,14 +22,14 @@ import Testing
     #if arch(x86_64)
     @Test(.enabled(if: simde && compiler != nil, "libsimde-dev or a C compiler is not installed (deploy/test installs SIMDe)"))
     func vnniMatchesScalarUnderSIMDe() throws {
-        let kernels = Self.root.appendingPathComponent("Sources/CKernels").path
+        let kernels = CrossCheck.kernels
         let binary = NSTemporaryDirectory() + "flint-vnni-check-\(getpid())"
         defer { unlink(binary) }
-        let build = try NEONUnderQEMUTests.run([Self.compiler!, "-O2", "-Wno-psabi", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
-                                                Self.root.appendingPathComponent("Tests/KernelTests/CrossChecks/vnni_check.c").path,
-                                                "\(kernels)/dot_avx512vnni.c", "\(kernels)/dot_generic.c", "-lm", "-o", binary])
+        let build = try CrossCheck.run([Self.compiler!, "-O2", "-Wno-psabi", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
+                                        CrossCheck.checker("vnni_check.c"), "\(kernels)/dot_avx512vnni.c",
+                                        "\(kernels)/dot_generic.c", "-lm", "-o", binary])
         #expect(build.0 == 0, "compile failed: \(build.1)")
-        let check = try NEONUnderQEMUTests.run([binary])
+        let check = try CrossCheck.run([binary])
         #expect(check.0 == 0 && check.1.hasPrefix("ok "), "VNNI check said: \(check.1)")
     }
     #endif
