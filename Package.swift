@@ -96,7 +96,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The developer CLI: `flint emulate`, `flint bench`, `flint quantize`, `flint inspect`, `flint tokenize`.
+        // The developer CLI: `flint emulate`, `bench`, `quantize`, `inspect`, `tokenize`, `embed`, `index`, `eval`.
         .executableTarget(
             name: "flint",
             dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "Embedder", "Functions", "LambdaRuntime",
@@ -140,7 +140,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WordPieceTests",
-            dependencies: ["WordPiece", "FlintJSON"],
+            dependencies: ["TestSupport", "WordPiece", "FlintJSON"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),
@@ -159,6 +159,12 @@ let package = Package(
             name: "EmbedderTests",
             dependencies: ["TestSupport", "Embedder", "FlintModel", "FlintJSON", "WordPiece"],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        // The functions in-process: event shapes, routes, errors, streaming decisions, SQS, configuration.
+        .testTarget(
+            name: "FunctionsTests",
+            dependencies: ["Functions", "LambdaRuntime", "FlintJSON", "FlintModel", "Embedder"],
             swiftSettings: strict
         ),
         .testTarget(

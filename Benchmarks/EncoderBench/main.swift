@@ -26,9 +26,18 @@ guard arguments.count >= 2 else {
     exit(2)
 }
 let rounds = arguments.count > 2 ? Int(arguments[2]) ?? 200 : 200
+// FLINT_KERNEL, FLINT_THREADS, FLINT_SPIN_US and FLINT_ACTIVATION_GROUP, as a bootstrap reads them.
+let compute: ComputeSettings
+do {
+    compute = try ComputeSettings(lookup: { getenv($0).map { String(cString: $0) } })
+    try compute.apply()
+} catch {
+    print("flint-encoder-bench: \(error)")
+    exit(2)
+}
 let model = try ModelFile.open(arguments[1])
 let tokenizer = try model.tokenizer()
-let encoder = try Encoder(model: model)
+let encoder = try Encoder(model: model, activationGroup: compute.activationGroup)
 let short = tokenizer.encode("The quick brown fox jumps over the lazy dog.").ids
 extension Encoder {
     func embed(_ ids: [Int32], normalize: Bool) -> [Float] { embed(batch: [ids], normalize: normalize)[0] }

@@ -1,4 +1,4 @@
-// Picks the int8 path once, from CPU features (or FLINT_KERNEL), and runs the linear layer's float epilogue,
+// Picks the int8 path once, from CPU features (or as the caller forces it), and runs the linear layer's float epilogue,
 // which is shared by every path so equal integer sums give equal floats.
 #include "flint_kernels.h"
 
@@ -55,22 +55,29 @@ static flint_kernel_path best_available(void) {
     return FLINT_KERNEL_SCALAR;
 }
 
+// Set before the first use by flint_kernel_force, else chosen from CPU features on first use. Benign race: every
+// thread computes the same answer.
+static int selected = -1;
+
 flint_kernel_path flint_kernel_selected(void) {
-    // Benign race: every thread computes the same answer.
-    static int selected = -1;
-    if (selected < 0) {
-        flint_kernel_path path = best_available();
-        const char *forced = getenv("FLINT_KERNEL");
-        if (forced) {
-            for (int p = FLINT_KERNEL_SCALAR; p <= FLINT_KERNEL_NEON; p++) {
-                if (strcmp(forced, flint_kernel_name((flint_kernel_path)p)) == 0 && flint_kernel_supported((flint_kernel_path)p)) {
-                    path = (flint_kernel_path)p;
-                }
-            }
-        }
-        selected = (int)path;
-    }
+    if (selected < 0) selected = (int)best_available();
     return (flint_kernel_path)selected;
+}
+
+int flint_kernel_force(flint_kernel_path path) {
+    if (path < FLINT_KERNEL_SCALAR || path > FLINT_KERNEL_NEON || !flint_kernel_supported(path)) return 0;
+    selected = (int)path;
+    return 1;
+}
+
+int flint_kernel_named(const char *name, flint_kernel_path *path) {
+    for (int p = FLINT_KERNEL_SCALAR; p <= FLINT_KERNEL_NEON; p++) {
+        if (strcmp(name, flint_kernel_name((flint_kernel_path)p)) == 0) {
+            *path = (flint_kernel_path)p;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void flint_gemm_s8_i32_strided(flint_kernel_path path, int m, int n, int k, const int8_t *a, int lda, const int8_t *w,

@@ -2,7 +2,8 @@
 // straight into int32 (no int16 stage, so nothing saturates).
 //
 // This file also builds on CPUs without VNNI, on SIMDe's portable intrinsics (FLINT_SIMDE defined), so that
-// Tests/KernelTests/VNNI checks it against the scalar reference bit for bit on any x86-64 machine.
+// Tests/KernelTests/CrossChecks/vnni_check.c (run by VNNIUnderSIMDeTests) checks it against the scalar reference
+// bit for bit on any x86-64 machine.
 #include "flint_kernels.h"
 #include "packed_blocking.h"
 

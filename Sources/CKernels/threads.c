@@ -1,6 +1,6 @@
 // A small persistent thread pool for intra-op parallelism: workers start once, sleep on a condition variable, and
-// take numbered parts of a job. Sized from FLINT_THREADS, else the CPUs this process may use (affinity mask and
-// cgroup v2 CPU quota; Lambda gives up to 6 vCPUs). Work too small to split runs on the caller alone.
+// take numbered parts of a job. Sized as flint_pool_configure says, else from the CPUs this process may use
+// (affinity mask and cgroup v2 CPU quota; Lambda gives up to 6 vCPUs). Work too small to split runs on the caller alone.
 #define _GNU_SOURCE
 #include "flint_kernels.h"
 
@@ -26,9 +26,12 @@ static _Atomic int parts_pending = 0;
 
 // Waking a sleeping thread costs tens of microseconds on a virtual machine, more than a small layer's work, and
 // a forward pass hands out a job every few tens of microseconds. So a worker that finishes polls for the next job
-// for a short while before it sleeps, and the caller polls for completion before it waits. FLINT_SPIN_US sets
-// the window (default 200; 0 never spins).
+// for a short while before it sleeps, and the caller polls for completion before it waits. flint_pool_configure
+// sets the window (default 200 µs; 0 never spins).
 static long spin_nanoseconds = 200000;
+// Threads asked for by flint_pool_configure; 0 sizes the pool from the CPUs.
+static int configured_threads = 0;
+static _Atomic int pool_started = 0;
 
 static long monotonic_nanoseconds(void) {
     struct timespec now;
@@ -113,10 +116,8 @@ static void start_pool(void) {
     if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
     int quota = quota_cpus();
     if (quota > 0 && quota < cpus) cpus = quota;
-    const char *spin = getenv("FLINT_SPIN_US");
-    if (spin) spin_nanoseconds = atol(spin) * 1000L;
-    const char *forced = getenv("FLINT_THREADS");
-    if (forced && atoi(forced) > 0) cpus = atoi(forced);
+    atomic_store(&pool_started, 1);
+    if (configured_threads > 0) cpus = configured_threads;
     if (cpus > FLINT_MAX_THREADS) cpus = FLINT_MAX_THREADS;
     if (cpus < 1) cpus = 1;
     thread_count = cpus;
@@ -125,6 +126,13 @@ static void start_pool(void) {
         if (pthread_create(&thread, NULL, worker, NULL) != 0) { thread_count = i; break; }
         pthread_detach(thread);
     }
+}
+
+int flint_pool_configure(int threads, long spin_microseconds) {
+    if (atomic_load(&pool_started) || threads < 0) return 0;
+    configured_threads = threads;
+    if (spin_microseconds >= 0) spin_nanoseconds = spin_microseconds * 1000L;
+    return 1;
 }
 
 int flint_thread_count(void) {

@@ -8,12 +8,13 @@ import Glibc
 /// The BERT encoder forward pass over a mapped model file: token ids in, one pooled (and, if the model says so,
 /// L2-normalised) embedding out.
 ///
-/// `.int8` runs every linear layer on the int8 kernels with dynamic per-token activation scales; `.float32` is
-/// the reference: the same steps with dequantized weights and plain loops, which the fast path is tested
-/// against. Batches are packed, not padded: the sequences' tokens are stacked into one matrix for every linear
+/// `.int8` runs every linear layer on the int8 kernels, its activations quantized as they come in groups of
+/// `activationGroup` values with a scale each; `.float32` is the reference: the same steps with dequantized
+/// weights and plain loops, which the fast path is tested against. Batches are packed, not padded: the sequences' tokens are stacked into one matrix for every linear
 /// layer (so each weight row is read once per batch), and attention runs per sequence. Scratch buffers grow to the
 /// largest pack seen (at most ``packTokens`` tokens) and are then reused, so `embed` allocates only its results.
-/// Not thread-safe: give each thread (runtime loop) its own encoder.
+/// Not thread-safe: callers that share one serialise on a lock (the kernels already spread one pass over every
+/// core, so a second encoder would only cost memory).
 ///
 /// ```swift
 /// let encoder = try Encoder(model: ModelFile.open("minilm.flint"))
@@ -29,7 +30,7 @@ public final class Encoder {
     public let precision: Precision
     /// Activations are quantized in groups of this many values along each token's vector, each with its own
     /// scale (per-token scales lose outliers: MiniLM's mean cosine to fp32 goes from 0.9950 with one scale per
-    /// token to 0.9985 with groups of 64). Set FLINT_ACTIVATION_GROUP to change it; 0 means one per token.
+    /// token to 0.9985 with groups of 64). 0 means one per token (``ComputeSettings/activationGroup``).
     public let activationGroup: Int
     /// Sees the hidden states after the embeddings (0) and after each layer (1…), tokens × hidden: for
     /// layer-by-layer comparisons in tests. Nil (and free) otherwise.
@@ -55,13 +56,13 @@ public final class Encoder {
     private var sums: [Int32]
 
     /// Prepares an encoder; checks every tensor's shape against the metadata.
-    public init(model: ModelFile, precision: Precision = .int8) throws(ModelFileError) {
+    public init(model: ModelFile, precision: Precision = .int8, activationGroup: Int = 64) throws(ModelFileError) {
         let configuration = try EncoderConfiguration(metadata: model.metadata)
         self.configuration = configuration
         self.precision = precision
         self.model = model
         self.weights = try BertWeights(model: model, configuration: configuration, int8: precision == .int8)
-        self.activationGroup = getenv("FLINT_ACTIVATION_GROUP").map { Int(atoi($0)) } ?? 64
+        self.activationGroup = activationGroup
         self.packTokens = max(configuration.maxSequenceLength, 512)
         let h = configuration.hiddenSize, tokens = configuration.maxSequenceLength
         hidden = []; query = []; key = []; value = []; context = []; projected = []; intermediate = []

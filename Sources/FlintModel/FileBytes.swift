@@ -2,10 +2,11 @@
 import Glibc
 #endif
 
-/// Reads whole files with plain system calls (the model module stays free of Foundation).
-enum FileBytes {
-    /// The file's bytes, or nil when it does not exist; other failures throw, naming the file.
-    static func read(_ path: String) throws(ModelFileError) -> [UInt8]? {
+/// Reads whole files with plain system calls (the model module and the bootstrap stay free of Foundation).
+public enum FileBytes {
+    /// The file's bytes, or nil when it does not exist; other failures (not a regular file, unreadable) throw,
+    /// naming the file.
+    public static func read(_ path: String) throws(ModelFileError) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return nil }

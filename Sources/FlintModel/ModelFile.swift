@@ -211,7 +211,6 @@ public final class ModelFile: @unchecked Sendable {
         if let token = settings["unkToken"]?.string { configuration.unknownToken = token }
         if let token = settings["clsToken"]?.string { configuration.classToken = token }
         if let token = settings["sepToken"]?.string { configuration.separatorToken = token }
-        if let token = settings["padToken"]?.string { configuration.padToken = token }
         if let tokens = settings["specialTokens"]?.array?.compactMap(\.string) { configuration.specialTokens = tokens }
         do {
             let bytes = UnsafeRawBufferPointer(start: base + tokenizerRange.lowerBound, count: tokenizerRange.count)

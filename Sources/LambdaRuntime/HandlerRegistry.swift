@@ -1,7 +1,7 @@
 /// Maps the `_HANDLER` names a bootstrap can serve to factories that build their handlers.
 ///
-/// A factory runs once, during init; if it throws, the runtime reports `Runtime.InitError` to
-/// `/runtime/init/error` and exits. It holds factories, not handlers, so an unused function costs nothing.
+/// A factory runs once, during init; if it throws, the runtime reports `Runtime.ConfigInvalid` (a
+/// ``ConfigurationError``) or `Runtime.InitError` (anything else) to `/runtime/init/error` and exits. It holds factories, not handlers, so an unused function costs nothing.
 ///
 /// ```swift
 /// let registry = HandlerRegistry(["echo": { _ in Echo() }])

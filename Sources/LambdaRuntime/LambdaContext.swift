@@ -45,7 +45,8 @@ public struct LambdaContext: Sendable {
         .milliseconds(deadlineMilliseconds - Self.nowMilliseconds())
     }
 
-    static func nowMilliseconds() -> Int64 {
+    /// The wall clock in milliseconds since the epoch, the clock Lambda's deadlines and EMF timestamps use.
+    public static func nowMilliseconds() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000

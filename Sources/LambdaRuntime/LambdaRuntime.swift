@@ -23,10 +23,11 @@ public enum LambdaRuntime {
 
     /// Initialises and runs the loop(s); returns the process exit status.
     ///
-    /// `environment` and `logFileDescriptor` exist so tests can run a runtime in-process; a bootstrap passes neither.
+    /// `environment`, `logFileDescriptor` and `outputFileDescriptor` exist so tests can run a runtime in-process; a
+    /// bootstrap passes none of them.
     public static func run(
-        registry: HandlerRegistry, environment lookup: (String) -> String? = FunctionEnvironment.processVariable,
-        logFileDescriptor: Int32 = 2
+        registry: HandlerRegistry, environment lookup: @escaping @Sendable (String) -> String? = FunctionEnvironment.processVariable,
+        logFileDescriptor: Int32 = 2, outputFileDescriptor: Int32 = 1
     ) -> Int32 {
         let configuration = RuntimeConfiguration(lookup: lookup)
         let function = FunctionEnvironment(lookup: lookup)
@@ -41,7 +42,9 @@ public enum LambdaRuntime {
 
         let handler: any LambdaHandler
         do {
-            handler = try makeHandler(registry: registry, configuration: configuration, function: function, logger: logger)
+            let context = HandlerInitContext(function: function, logger: logger, outputFileDescriptor: outputFileDescriptor,
+                                             variables: lookup)
+            handler = try makeHandler(registry: registry, configuration: configuration, context: context)
         } catch let failure as InitFailure {
             logger.fatal("init failed: \(failure.report.errorType): \(failure.report.errorMessage)")
             do {
@@ -75,8 +78,9 @@ public enum LambdaRuntime {
     }
 
     private static func makeHandler(
-        registry: HandlerRegistry, configuration: RuntimeConfiguration, function: FunctionEnvironment, logger: Logger
+        registry: HandlerRegistry, configuration: RuntimeConfiguration, context: HandlerInitContext
     ) throws -> any LambdaHandler {
+        let function = context.function
         if !configuration.problems.isEmpty {
             throw InitFailure(report: ErrorReport(
                 category: .runtime, reason: "ConfigInvalid", message: configuration.problems.joined(separator: "; ")))
@@ -89,7 +93,9 @@ public enum LambdaRuntime {
             throw InitFailure(report: ErrorReport(category: .runtime, reason: "NoSuchHandler", message: message))
         }
         do {
-            return try factory(HandlerInitContext(function: function, logger: logger))
+            return try factory(context)
+        } catch let error as ConfigurationError {
+            throw InitFailure(report: ErrorReport(category: .runtime, reason: "ConfigInvalid", message: error.description))
         } catch {
             let message = "handler '\(function.handler)' failed to initialise: \(error)"
             throw InitFailure(report: ErrorReport(category: .runtime, reason: "InitError", message: message))

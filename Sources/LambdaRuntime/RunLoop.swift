@@ -53,15 +53,13 @@ struct RunLoop: @unchecked Sendable {
                 context.logger.trace("event (\(client.event.count) bytes): \(String(decoding: client.event.prefix(1024), as: UTF8.self))")
             }
 
-            if let streaming = handler as? any LambdaStreamingHandler, streaming.streams(client.event) {
-                if !stream(streaming, context: context, invocation: invocation) { return 1 }
-                continue
-            }
-
             response.removeAll(keepingCapacity: true)
             var failure: ErrorReport? = nil
             do {
-                try handler.handle(client.event, context: context, response: &response)
+                if let answer = try serve(client.event, context: context, response: &response) {
+                    if !stream(answer, context: context, invocation: invocation) { return 1 }
+                    continue
+                }
                 if response.count > LambdaRuntime.maximumResponseBytes {
                     failure = ErrorReport(category: .function, reason: "ResponseSizeTooLarge", message:
                         "Response payload size (\(response.count) bytes) exceeded maximum allowed payload size (\(LambdaRuntime.maximumResponseBytes) bytes).")
@@ -82,20 +80,21 @@ struct RunLoop: @unchecked Sendable {
         }
     }
 
-    /// A streamed invocation: the handler writes on a thread of its own while this thread feeds its chunks to the
-    /// Runtime API. A handler that fails before writing anything gets a plain `/error`; after, the error trailers.
-    /// False means the environment is broken and the loop ends.
-    private func stream(_ streaming: any LambdaStreamingHandler, context: LambdaContext, invocation: InvocationMetadata) -> Bool {
-        let stream = ResponseStream()
-        let event = client.event
-        let worker = JoinableThread {
-            do {
-                try streaming.handle(event, context: context, stream: stream)
-                stream.finish()
-            } catch {
-                stream.fail(ErrorReport.from(handlerError: error))
-            }
+    /// The handler's answer: buffered into `response` (nil), or the streamed answer a streaming handler chose.
+    private func serve(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws -> StreamedAnswer? {
+        if let streaming = handler as? any LambdaStreamingHandler {
+            return try streaming.respond(to: event, context: context, response: &response)
         }
+        try handler.handle(event, context: context, response: &response)
+        return nil
+    }
+
+    /// A streamed invocation: the answer writes on a thread of its own while this thread feeds its chunks to the
+    /// Runtime API. An answer that fails before writing anything gets a plain `/error`; after, the error trailers.
+    /// False means the environment is broken and the loop ends.
+    private func stream(_ answer: StreamedAnswer, context: LambdaContext, invocation: InvocationMetadata) -> Bool {
+        let stream = ResponseStream()
+        let worker = answer.run(stream)
         // Whatever happens below, a handler still writing must not block for ever, and its thread must end
         // before the next invocation.
         defer {

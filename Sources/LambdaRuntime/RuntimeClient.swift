@@ -36,7 +36,9 @@ final class RuntimeClient {
     private var url: [UInt8] = []
     private let nextHeaders: UnsafeMutablePointer<curl_slist>?
     private let postHeaders: UnsafeMutablePointer<curl_slist>?
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// libcurl keeps this address and writes into it during every later perform, so it is allocated here and lives
+    /// as long as the handle (an array's buffer pointer is valid only inside its closure).
+    private let errorBuffer: UnsafeMutablePointer<CChar>
     /// How long `next()` waits before each retry after a transport failure; then it gives up.
     private let retryDelaysMilliseconds: [Int]
 
@@ -54,7 +56,9 @@ final class RuntimeClient {
         nextURL = baseURL + Array("invocation/next".utf8) + [0]
         nextHeaders = Self.list(["User-Agent: flint/0.1"])
         // An empty `Expect:` stops libcurl's 100-continue round trip before large bodies.
-        postHeaders = Self.list(["User-Agent: flint/0.1", "Expect:", "Content-Type: application/octet-stream"])
+        postHeaders = Self.list(Self.responseHeaders)
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
         setLong(CURLOPT_NOSIGNAL, 1)
         setLong(CURLOPT_TCP_NODELAY, 1)
@@ -62,7 +66,7 @@ final class RuntimeClient {
         setLong(CURLOPT_CONNECTTIMEOUT_MS, 1000)
         setLong(CURLOPT_TIMEOUT_MS, 0)
         _ = flint_curl_setopt_pointer(handle, CURLOPT_NOPROXY, "*")
-        errorBuffer.withUnsafeMutableBufferPointer { _ = flint_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, $0.baseAddress) }
+        _ = flint_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
         let userdata = Unmanaged.passUnretained(sink).toOpaque()
         _ = flint_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, userdata)
         _ = flint_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, userdata)
@@ -74,7 +78,11 @@ final class RuntimeClient {
         curl_easy_cleanup(handle)
         curl_slist_free_all(nextHeaders)
         curl_slist_free_all(postHeaders)
+        errorBuffer.deallocate()
     }
+
+    /// The headers of a plain `/response` post, kept in one list for the life of the handle.
+    private static let responseHeaders = ["User-Agent: flint/0.1", "Expect:", "Content-Type: application/octet-stream"]
 
     /// Long-polls `GET /runtime/invocation/next` and returns its raw headers; the body is then in `event`.
     ///
@@ -108,15 +116,16 @@ final class RuntimeClient {
 
     /// `POST /runtime/invocation/{id}/response` with `body` as-is.
     func postResponse(requestID: String, invocationID: String?, body: [UInt8]) throws(RuntimeError) -> Reply {
-        try post(path: "invocation/", id: requestID, suffix: "/response", body: body,
+        try post(path: "invocation/", id: requestID, suffix: "/response", body: body, contentType: "application/octet-stream",
                  extraHeaders: invocationID.map { ["Lambda-Runtime-Invocation-Id: \($0)"] } ?? [])
     }
 
     /// `POST /runtime/invocation/{id}/error` with the error document and its type header.
     func postError(requestID: String, invocationID: String?, report: ErrorReport) throws(RuntimeError) -> Reply {
-        var extra = ["Content-Type: application/json", "Lambda-Runtime-Function-Error-Type: \(report.errorType)"]
+        var extra = ["Lambda-Runtime-Function-Error-Type: \(report.errorType)"]
         if let invocationID { extra.append("Lambda-Runtime-Invocation-Id: \(invocationID)") }
-        return try post(path: "invocation/", id: requestID, suffix: "/error", body: report.json, extraHeaders: extra)
+        return try post(path: "invocation/", id: requestID, suffix: "/error", body: report.json, contentType: "application/json",
+                        extraHeaders: extra)
     }
 
     /// `POST /runtime/invocation/{id}/response` in streaming mode: a chunked body fed from `stream` as the
@@ -209,11 +218,12 @@ final class RuntimeClient {
 
     /// `POST /runtime/init/error`: initialisation failed; the caller exits afterwards.
     func postInitError(report: ErrorReport) throws(RuntimeError) -> Reply {
-        let extra = ["Content-Type: application/json", "Lambda-Runtime-Function-Error-Type: \(report.errorType)"]
-        return try post(path: "init/error", id: nil, suffix: "", body: report.json, extraHeaders: extra)
+        return try post(path: "init/error", id: nil, suffix: "", body: report.json, contentType: "application/json",
+                        extraHeaders: ["Lambda-Runtime-Function-Error-Type: \(report.errorType)"])
     }
 
-    private func post(path: String, id: String?, suffix: String, body: [UInt8],
+    /// Every post sends exactly one Content-Type: without it libcurl would label the body as a form.
+    private func post(path: String, id: String?, suffix: String, body: [UInt8], contentType: String,
                       extraHeaders: [String]) throws(RuntimeError) -> Reply {
         url.removeAll(keepingCapacity: true)
         url.append(contentsOf: baseURL)
@@ -223,7 +233,9 @@ final class RuntimeClient {
         url.append(0)
         url.withUnsafeBytes { _ = flint_curl_setopt_pointer(handle, CURLOPT_URL, $0.baseAddress) }
 
-        let headers = extraHeaders.isEmpty ? nil : Self.list(["User-Agent: flint/0.1", "Expect:"] + extraHeaders)
+        // The kept list serves a plain response; any other post builds its own.
+        let plain = extraHeaders.isEmpty && contentType == "application/octet-stream"
+        let headers = plain ? nil : Self.list(["User-Agent: flint/0.1", "Expect:", "Content-Type: \(contentType)"] + extraHeaders)
         defer { if let headers { curl_slist_free_all(headers) } }
         _ = flint_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers ?? postHeaders)
         setLong(CURLOPT_POST, 1)
@@ -256,7 +268,7 @@ final class RuntimeClient {
     }
 
     private func curlMessage(_ code: CURLcode) -> String {
-        let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let detail = String(cString: errorBuffer)
         return detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
     }
 

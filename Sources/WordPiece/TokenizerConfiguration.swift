@@ -21,8 +21,6 @@ public struct TokenizerConfiguration: Sendable, Equatable {
     public var classToken = "[CLS]"
     /// The token that ends each sequence of the input.
     public var separatorToken = "[SEP]"
-    /// The padding token (this tokenizer does not pad; kept for the metadata).
-    public var padToken = "[PAD]"
     /// Added special tokens: matched in the raw text before normalisation and kept whole, as HF's added
     /// vocabulary does (so a text containing `[SEP]` gets the separator id there).
     public var specialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -30,15 +30,19 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be within 1...4096, not \(batch)") }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be within 1...256, not \(threads)") }
+        if let threads, !(1...16).contains(threads) { throw ValidationError("--threads must be within 1...16, not \(threads)") }
     }
 
     func run() throws {
-        // The intra-op pool reads FLINT_THREADS once, when it first starts (the encoder's init sizes scratch by it).
-        if let threads { setenv("FLINT_THREADS", String(threads), 1) }
+        // The FLINT_* settings as a bootstrap reads them, --threads over FLINT_THREADS; applied before the encoder's
+        // init, which sizes its scratch by the pool.
+        var compute: ComputeSettings
+        do { compute = try ComputeSettings(lookup: { getenv($0).map { String(cString: $0) } }) } catch { throw ValidationError(error.description) }
+        if let threads { compute.threads = threads }
+        do { try compute.apply() } catch { throw ValidationError(error.description) }
         let file = try ModelFile.open(model)
         let tokenizer = try file.tokenizer()
-        let encoder = try Encoder(model: file, precision: reference ? .float32 : .int8)
+        let encoder = try Encoder(model: file, precision: reference ? .float32 : .int8, activationGroup: compute.activationGroup)
         var vectors: [[Float]] = []
         var number = 0
         var output = ""

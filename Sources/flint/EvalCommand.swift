@@ -51,8 +51,6 @@ struct EvalCommand: ParsableCommand {
             return
         }
         guard let function, let labeled else { throw ValidationError("give a function and a labeled set (or --predictions FILE)") }
-        if let model { setenv("FLINT_MODEL", model, 1) }
-        if let index { setenv("FLINT_INDEX", index, 1) }
         let folder = URL(fileURLWithPath: functionsDir).appendingPathComponent(function).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: folder) else { throw ValidationError("no function folder \(folder)") }
         let environment = FunctionEnvironment { name in
@@ -64,15 +62,16 @@ struct EvalCommand: ParsableCommand {
             }
         }
         // Metrics lines would interleave with the report; the handler's EMF goes to /dev/null here.
-        let quiet = open("/dev/null", O_WRONLY)
-        let saved = dup(1)
-        dup2(quiet, 1)
-        defer { dup2(saved, 1); close(quiet); close(saved) }
+        let quiet = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(quiet) }
+        let overrides = ["FLINT_MODEL": model, "FLINT_INDEX": index].compactMapValues { $0 }
+        let variables: @Sendable (String) -> String? = { name in overrides[name] ?? FunctionEnvironment.processVariable(name) }
         let logger = Logger(level: .warn, fileDescriptor: 2)
         guard let factory = FunctionRegistry.all.factory(named: function) else {
             throw ValidationError("no handler named \(function); known: \(FunctionRegistry.all.names.joined(separator: ", "))")
         }
-        let handler = try factory(HandlerInitContext(function: environment, logger: logger))
+        let handler = try factory(HandlerInitContext(function: environment, logger: logger, outputFileDescriptor: quiet,
+                                                     variables: variables))
         let rows = try Self.lines(labeled)
         guard !rows.isEmpty else { throw ValidationError("\(labeled) holds no examples") }
 
@@ -163,7 +162,6 @@ struct EvalCommand: ParsableCommand {
             let body = predictionLines.map { String(decoding: $0.jsonBytes, as: UTF8.self) }.joined(separator: "\n") + "\n"
             try body.write(toFile: predictionsOut, atomically: true, encoding: .utf8)
         }
-        dup2(saved, 1)
         emit(.object(members), text: text)
     }
 

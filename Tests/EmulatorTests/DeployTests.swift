@@ -36,6 +36,17 @@ struct DeployTests {
         #expect(failed.status != 0 && failed.output.contains("provided.al2099"), "\(failed.output)")
     }
 
+    /// `--help` prints the script's usage text, not its code.
+    @Test(arguments: ["deploy", "package", "build-bootstrap"])
+    func helpPrintsUsage(script: String) throws {
+        let result = try PackageTests.run(["\(CLITests.repository)/deploy/\(script)", "--help"])
+        #expect(result.status == 0)
+        #expect(result.output.contains("deploy/\(script)"), "\(result.output)")
+        for code in ["set -euo pipefail", "#!/usr/bin/env", "\n# ", "root=$("] {
+            #expect(!result.output.contains(code), "--help printed code: \(result.output)")
+        }
+    }
+
     /// moto's server on a free loopback port; `stop` ends it.
     static func startMoto() throws -> (endpoint: String, stop: () -> Void) {
         let port = 20_000 + Int(getpid() % 20_000)

@@ -83,7 +83,7 @@ struct SearchClassifyTests {
         _ = try Self.run(["index", "\(CLITests.repository)/functions/search/corpus.jsonl", "--model", tiny, "-o", root + "/index.flintidx"])
         let emulator = try await EmulatorHarness([EmulatorHarness.function("search", environment: ["FLINT_MODEL": Self.miniLM!], taskRoot: root)])
         let reply = try await emulator.invoke("search", #"{"query":"a"}"#)
-        #expect(reply.json?["errorType"] == .string("Runtime.InitError"))
+        #expect(reply.json?["errorType"] == .string("Runtime.ConfigInvalid"))
         #expect(reply.json?["errorMessage"]?.string?.contains("32-dimensional") == true, "\(reply.text)")
         try await emulator.stop()
     }

@@ -94,7 +94,7 @@ import WordPiece
             #expect(throws: ModelFileError.self) { try ModelFile(bytes: Array(bytes.prefix(length))) }
         }
         // Any flipped byte is caught by the index checksum or, with verification, by SHA-256.
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(test: "truncationAtEverySectionAndFlippedBytesAreErrors")
         for _ in 0..<200 {
             var copy = bytes
             let position = Int.random(in: 0..<copy.count, using: &generator)

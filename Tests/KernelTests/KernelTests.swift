@@ -38,10 +38,25 @@ import Testing
         #expect(checked >= sizes.count, "no SIMD path was available to check")
     }
 
-    @Test func selectionHonoursTheEnvironmentOrFallsBack() {
+    /// Paths are named as FLINT_KERNEL spells them, and forcing one this CPU lacks is refused and changes nothing
+    /// (on x86 the NEON path is always such a one).
+    @Test func selectionNamesPathsAndRefusesWhatThisCPULacks() {
+        var path = FLINT_KERNEL_AVX2
+        for candidate in [FLINT_KERNEL_SCALAR] + Self.paths {
+            #expect(flint_kernel_named(flint_kernel_name(candidate), &path) == 1 && path == candidate)
+        }
+        #expect(flint_kernel_named("avx3", &path) == 0)
         let selected = flint_kernel_selected()
         #expect(flint_kernel_supported(selected) != 0)
-        #expect(String(cString: flint_kernel_name(FLINT_KERNEL_AVX2)) == "avx2")
+        let lacking = Self.paths.filter { flint_kernel_supported($0) == 0 }
+        #if arch(x86_64)
+        #expect(lacking.contains(FLINT_KERNEL_NEON))
+        #endif
+        for missing in lacking {
+            #expect(flint_kernel_force(missing) == 0)
+            #expect(flint_kernel_selected() == selected)
+        }
+        #expect(flint_kernel_force(selected) == 1 && flint_kernel_selected() == selected)
     }
 
     @Test func linearLayerAppliesBothScalesAndBias() {

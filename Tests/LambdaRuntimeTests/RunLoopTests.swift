@@ -49,6 +49,23 @@ struct RunLoopTests {
         #expect(post.headers["expect"] == nil)
     }
 
+    /// With or without an invocation id, a response is labelled as the opaque bytes it is (libcurl's default for
+    /// a post with headers of its own is a form encoding).
+    @Test func everyResponseSaysOctetStream() throws {
+        let api = try FakeRuntimeAPI()
+        api.enqueue(requestID: "with-id", body: "a", headers: ["Lambda-Runtime-Invocation-Id": "inv-1"])
+        api.enqueue(requestID: "without-id", body: "b")
+        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let posts = api.waitForPosts(2)
+        api.shutDown()
+        #expect(runtime.wait() == 1)
+        try #require(posts.count == 2)
+        for post in posts {
+            #expect(post.headers["content-type"] == "application/octet-stream", "\(post.path)")
+        }
+        #expect(posts[0].headers["lambda-runtime-invocation-id"] == "inv-1")
+    }
+
     @Test func handlerErrorIsReportedAndTheLoopServesTheNextEvent() throws {
         let api = try FakeRuntimeAPI()
         api.enqueue(requestID: "bad", body: "fail")
@@ -162,6 +179,18 @@ struct RunLoopTests {
         let post = try #require(api.posts.first)
         #expect(post.headers["lambda-runtime-function-error-type"] == "Runtime.ConfigInvalid")
         #expect(post.text.contains("AWS_LAMBDA_MAX_CONCURRENCY 'lots'"))
+    }
+
+    @Test func aFactoryRefusingItsConfigurationIsConfigInvalid() throws {
+        let api = try FakeRuntimeAPI()
+        let runtime = RuntimeHarness(api: api, registry: HandlerRegistry(["test": { context in
+            throw ConfigurationError("FLINT_THREADS '\(context.variable("FLINT_THREADS") ?? "")' is not a whole number from 1 to 16")
+        }]), environment: ["FLINT_THREADS": "many"])
+        #expect(runtime.wait() == 1)
+        let post = try #require(api.posts.first)
+        #expect(post.path == "/2018-06-01/runtime/init/error")
+        #expect(post.headers["lambda-runtime-function-error-type"] == "Runtime.ConfigInvalid")
+        #expect(try JSONValue(parsing: post.body)["errorMessage"]?.string == "FLINT_THREADS 'many' is not a whole number from 1 to 16")
     }
 
     @Test func goneOnResponseIsNotFatal() throws {

@@ -1,6 +1,7 @@
 import FlintJSON
 import Foundation
 import Testing
+import TestSupport
 import WordPiece
 
 /// Token-for-token parity with HF `tokenizers` (fixtures made by Fixtures/generate_fixtures.py).
@@ -105,7 +106,7 @@ import WordPiece
 
     @Test func truncatedOrCorruptAssetsAreErrorsNotCrashes() throws {
         let assets = TokenizerAssets.serialize(vocabulary: WordPieceParityTests.tokenizer.vocabulary, tables: .shared)
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededGenerator(test: "truncatedOrCorruptAssetsAreErrorsNotCrashes")
         for length in [0, 3, 39, 40, 41, 1000, assets.count / 2, assets.count - 4, assets.count - 1] {
             let cut = Array(assets.prefix(length)) + [UInt8](repeating: 0, count: (4 - length % 4) % 4)
             cut.withUnsafeBytes { bytes in

@@ -15,7 +15,7 @@ import Darwin
 /// The model a function serves: the mapped file, its tokenizer and one encoder, shared by every runtime loop of the
 /// environment.
 ///
-/// The file is `FLINT_MODEL` when set, else function.json's `model` (default `model.flint`) under the task root.
+/// ``FunctionSetup`` says which file (`FLINT_MODEL`, else function.json's `model` under the task root).
 /// The encoder is used under a lock: its kernels already spread one forward pass over every core, so concurrent
 /// loops (Lambda Managed Instances) gain nothing from encoders of their own but memory.
 public final class EmbeddingModel: Sendable {
@@ -33,10 +33,10 @@ public final class EmbeddingModel: Sendable {
     public let maxTokens: Int
     private let encoder: Mutex<Encoder>
 
-    /// Opens the model at `path`.
-    public init(path: String) throws {
+    /// Opens the model at `path`, its encoder quantizing activations as `compute` says.
+    public init(path: String, compute: ComputeSettings = ComputeSettings()) throws {
         let file = try ModelFile.open(path)
-        let encoder = try Encoder(model: file)
+        let encoder = try Encoder(model: file, activationGroup: compute.activationGroup)
         self.file = file
         self.tokenizer = try file.tokenizer()
         self.name = file.metadata["modelName"]?.string ?? "model"
@@ -44,14 +44,6 @@ public final class EmbeddingModel: Sendable {
         self.dimensions = encoder.configuration.hiddenSize
         self.maxTokens = min(encoder.configuration.maxSequenceLength, tokenizer.configuration.maxLength)
         self.encoder = Mutex(encoder)
-    }
-
-    /// Where a function's model file is: `FLINT_MODEL`, else `model` from its configuration under the task root.
-    public static func path(configuration: FunctionConfiguration, taskRoot: String) throws -> String {
-        if let variable = getenv("FLINT_MODEL"), variable.pointee != 0 { return String(cString: variable) }
-        let name = try configuration.string("model", default: "model.flint")
-        if name.hasPrefix("/") { return name }
-        return (taskRoot.isEmpty ? "." : taskRoot) + "/" + name
     }
 
     /// Tokenizes one text; `nil` ids when it has more than `maxTokens` tokens and `truncate` is off (the caller
@@ -72,22 +64,21 @@ public final class EmbeddingModel: Sendable {
 }
 
 extension EmbeddingModel {
-    /// Tokenizes a request's texts under the limits: a text over the model's token limit is refused unless the
-    /// request asks to truncate; the request's total may not exceed `maxTotalTokens`. Counts tokens, texts and
-    /// truncations into `measured`.
-    func tokenize(_ request: EmbeddingRequest, limits: InputLimits, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
+    /// Tokenizes a request's texts: a text over the model's token limit is refused unless `truncate`; all of them
+    /// together may not exceed `maxTotalTokens`. Messages name each text as the request does. Counts tokens, texts
+    /// and truncations into `measured`.
+    func tokenize(_ texts: InputTexts, truncate: Bool, maxTotalTokens: Int, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
         var sequences: [[Int32]] = []
-        sequences.reserveCapacity(request.inputs.count)
+        sequences.reserveCapacity(texts.texts.count)
         var total = 0
-        for (index, text) in request.inputs.enumerated() {
-            let (ids, truncated) = tokenize(text, truncate: request.truncate)
+        for (index, text) in texts.texts.enumerated() {
+            let (ids, truncated) = tokenize(text, truncate: truncate)
             guard let ids else {
-                let name = request.inputs.count == 1 ? "input" : "input[\(index)]"
-                throw InputError("\(name) has more than \(maxTokens) tokens, the model's limit; send \"truncate\": true to cut it")
+                throw InputError("\(texts.name(index)) has more than \(maxTokens) tokens, the model's limit; send \"truncate\": true to cut it")
             }
             total += ids.count
-            guard total <= limits.maxTotalTokens else {
-                throw InputError("the request has more than \(limits.maxTotalTokens) tokens in all, this function's limit")
+            guard total <= maxTotalTokens else {
+                throw InputError("the request has more than \(maxTotalTokens) tokens in all, this function's limit")
             }
             if truncated { measured.truncations += 1 }
             sequences.append(ids)
@@ -95,5 +86,10 @@ extension EmbeddingModel {
         measured.tokens += total
         measured.batchSize += sequences.count
         return sequences
+    }
+
+    /// An embeddings request's texts, under its own total-token limit.
+    func tokenize(_ request: EmbeddingRequest, limits: InputLimits, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
+        try tokenize(request.texts, truncate: request.truncate, maxTotalTokens: request.maxTotalTokens(limits), measured: &measured)
     }
 }

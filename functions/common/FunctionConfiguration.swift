@@ -1,13 +1,6 @@
 import FlintJSON
+import FlintModel
 import LambdaRuntime
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A function's `function.json`, read once at init from the task root (the package puts it beside `bootstrap`).
 ///
@@ -30,7 +23,9 @@ public struct FunctionConfiguration: Sendable {
     /// Reads `<taskRoot>/function.json`; an absent file gives an empty configuration.
     public static func load(taskRoot: String) throws -> FunctionConfiguration {
         let path = (taskRoot.isEmpty ? "." : taskRoot) + "/function.json"
-        guard let bytes = try FileBytes.readIfPresent(path) else { return FunctionConfiguration(values: .object([:])) }
+        let read: [UInt8]?
+        do { read = try FileBytes.read(path) } catch { throw ConfigurationError(error.description) }
+        guard let bytes = read else { return FunctionConfiguration(values: .object([:])) }
         let values: JSONValue
         do { values = try JSONValue(parsing: bytes) } catch { throw ConfigurationError("\(path): \(error)") }
         guard case .object = values else { throw ConfigurationError("\(path): the document must be a JSON object") }
@@ -80,36 +75,5 @@ public struct FunctionConfiguration: Sendable {
 
     private func name(_ key: String, _ section: String?) -> String {
         "\(path ?? "function.json"): \(section.map { "\($0)." } ?? "")\(key)"
-    }
-}
-
-/// A setting in function.json that cannot be used; init fails with this message.
-public struct ConfigurationError: Error, CustomStringConvertible {
-    /// What is wrong, naming the file and key.
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Whole-file reads with POSIX calls (no Foundation in the bootstrap).
-enum FileBytes {
-    /// The file's bytes, or nil when it does not exist; other failures throw.
-    static func readIfPresent(_ path: String) throws -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            if errno == ENOENT { return nil }
-            throw ConfigurationError("cannot open \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw ConfigurationError("cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
     }
 }

@@ -114,11 +114,13 @@ public enum HTTPResponse {
         response.append(UInt8(ascii: "}"))
     }
 
-    /// Appends an error response with an OpenAI-shaped body: `{"error": {"message", "type", "code"}}`.
+    /// Appends an error response with the error's body (``InputError/body``).
     public static func write(_ error: InputError, into response: inout [UInt8]) {
-        let body = JSONValue.object(["error": .object([
-            "message": .string(error.message), "type": .string(error.code), "code": .number(Double(error.status)),
-        ])])
-        write(status: error.status, body: body.jsonBytes, headers: error.status == 405 ? ["allow": "POST"] : [:], into: &response)
+        write(status: error.status, body: error.body.jsonBytes, headers: errorHeaders(error), into: &response)
+    }
+
+    /// The headers of an error response: JSON, and `allow` for a 405.
+    static func errorHeaders(_ error: InputError) -> [String: String] {
+        error.status == 405 ? ["content-type": "application/json", "allow": "POST"] : ["content-type": "application/json"]
     }
 }

@@ -1,3 +1,4 @@
+import FlintJSON
 import LambdaRuntime
 
 /// A request the function refuses: bad shape, bad value, or over a configured limit.
@@ -25,6 +26,12 @@ public struct InputError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { message }
+
+    /// The body of an HTTP error response, buffered or streamed: `{"error": {"message", "type", "code"}}`, the
+    /// shape OpenAI's clients read.
+    public var body: JSONValue {
+        .object(["error": .object(["message": .string(message), "type": .string(code), "code": .number(Double(status))])])
+    }
 
     /// The error a direct invocation reports: `Function.InvalidInput`.
     public var handlerError: HandlerError { HandlerError(type: "InvalidInput", message: message) }

@@ -98,14 +98,24 @@ public final class MetricsEmitter: Sendable {
         if let line { output(line) }
     }
 
-    /// Writes one EMF line with extra metrics (used by the drift monitor), outside the per-invocation record.
-    public func emit(_ values: [(name: String, unit: String, value: Double)], properties extra: [String: JSONValue] = [:]) {
+    /// Writes one EMF line with extra metrics (the drift monitor's, SQS results logged per record), outside the
+    /// per-invocation record. `embedded` adds one member whose value is JSON already written (an answer), as is.
+    public func emit(_ values: [(name: String, unit: String, value: Double)], properties extra: [String: JSONValue] = [:],
+                     embedded: (name: String, json: [UInt8])? = nil) {
         var members = extra
         for (name, value) in dimensions { members[name] = .string(value) }
         for (name, value) in properties { members[name] = .string(value) }
         for metric in values { members[metric.name] = .number(metric.value) }
         members["_aws"] = header(timestamp: Self.nowMilliseconds(), metrics: values.map { ($0.name, $0.unit) })
         var line = JSONValue.object(members).jsonBytes
+        if let embedded {
+            line.removeLast()   // the object's closing brace
+            line.append(UInt8(ascii: ","))
+            JSONText.appendString(embedded.name, to: &line)
+            line.append(UInt8(ascii: ":"))
+            line.append(contentsOf: embedded.json)
+            line.append(UInt8(ascii: "}"))
+        }
         line.append(0x0A)
         output(line)
     }
@@ -132,23 +142,25 @@ public final class MetricsEmitter: Sendable {
         return line
     }
 
-    /// One write call per line (lines are far below PIPE_BUF), so lines from concurrent loops never interleave.
+    /// Every line leaves whole: one writer at a time for the whole process, with the write loop inside the lock.
+    /// A single write() is atomic on a pipe only up to PIPE_BUF (4 KiB), and an SQS batch's logged answers are far
+    /// larger, so atomicity cannot be left to the kernel; concurrent loops (and emitters) take turns here instead.
+    private static let outputLock = Mutex(())
+
     private func output(_ line: [UInt8]) {
-        line.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 { if errno == EINTR { continue }; return }
-                offset += written
+        Self.outputLock.withLock { _ in
+            line.withUnsafeBytes { raw in
+                var offset = 0
+                while offset < raw.count {
+                    let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                    if written < 0 { if errno == EINTR { continue }; return }
+                    offset += written
+                }
             }
         }
     }
 
-    static func nowMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
+    static func nowMilliseconds() -> Int64 { LambdaContext.nowMilliseconds() }
 }
 
 /// A monotonic stopwatch in milliseconds.

@@ -32,14 +32,23 @@ public struct ProbeHandler: LambdaStreamingHandler {
             || ["TZ", "LANG", "PATH", "LD_LIBRARY_PATH"].contains(name)
     }
 
-    public func streams(_ event: [UInt8]) -> Bool {
-        Self.streamCommand(event) != nil
+    public func respond(to event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws -> StreamedAnswer? {
+        guard event.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{"),
+              let command = try? JSONValue(parsing: event)
+        else {
+            response.append(contentsOf: event)
+            return nil
+        }
+        if let (streamed, http) = Self.streamCommand(command) {
+            return StreamedAnswer { stream in try Self.stream(streamed, http: http, context: context, to: stream) }
+        }
+        try answer(command, event: event, context: context, response: &response)
+        return nil
     }
 
     /// The streaming command in a direct event, or in the body of an HTTP (Function URL) event, which then
     /// answers with an HTTP prelude.
-    static func streamCommand(_ event: [UInt8]) -> (command: JSONValue, http: Bool)? {
-        guard event.count < 65_536, event.first == UInt8(ascii: "{"), let document = try? JSONValue(parsing: event) else { return nil }
+    static func streamCommand(_ document: JSONValue) -> (command: JSONValue, http: Bool)? {
         if document["stream"]?.integer != nil { return (document, document["http"]?.bool == true) }
         if document["requestContext"]?["http"] != nil, let body = document["body"]?.string,
            let command = try? JSONValue(parsing: body), command["stream"]?.integer != nil {
@@ -48,8 +57,7 @@ public struct ProbeHandler: LambdaStreamingHandler {
         return nil
     }
 
-    public func handle(_ event: [UInt8], context: LambdaContext, stream: ResponseStream) throws {
-        guard let (command, http) = Self.streamCommand(event) else { return }
+    private static func stream(_ command: JSONValue, http: Bool, context: LambdaContext, to stream: ResponseStream) throws {
         let count = command["stream"]?.integer ?? 0
         let pause = command["chunk_ms"]?.integer ?? 0
         let size = command["chunk_bytes"]?.integer ?? 0
@@ -83,13 +91,8 @@ public struct ProbeHandler: LambdaStreamingHandler {
         }
     }
 
-    public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
-        guard event.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{"),
-              let command = try? JSONValue(parsing: event)
-        else {
-            response.append(contentsOf: event)
-            return
-        }
+    /// The buffered commands; an object that asks for none of them is echoed.
+    private func answer(_ command: JSONValue, event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
         if let milliseconds = command["sleep_ms"]?.integer, milliseconds > 0 {
             usleep(useconds_t(min(milliseconds, 900_000)) * 1000)
         }

@@ -22,9 +22,13 @@ typedef enum {
     FLINT_KERNEL_NEON = 3,
 } flint_kernel_path;
 
-/// The path in use: chosen once from CPU features, or forced with FLINT_KERNEL=scalar|avx2|avx512vnni|neon
-/// (a forced path this CPU lacks falls back to the best available one).
+/// The path in use: the one flint_kernel_force set, else the best this CPU has, chosen on first use.
 flint_kernel_path flint_kernel_selected(void);
+/// Makes `path` the one in use, before the first kernel runs; returns 0 (and changes nothing) when this CPU or
+/// build cannot run it. Reads no environment: the caller decides (Flint's settings take it from FLINT_KERNEL).
+int flint_kernel_force(flint_kernel_path path);
+/// The path called `name` (scalar, avx2, avx512vnni, neon) in *path; 0 when no path has that name.
+int flint_kernel_named(const char *name, flint_kernel_path *path);
 /// Whether this CPU (and build) can run `path`.
 int flint_kernel_supported(flint_kernel_path path);
 /// The path's name.
@@ -82,9 +86,13 @@ void flint_attention(int count, int hidden, int heads, const float *q, const flo
 /// In place exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))).
 void flint_gelu_erf(float *x, int count);
 
-/// Threads used for intra-op work: FLINT_THREADS, else the CPUs this process may use (affinity and cgroup
-/// quota). The pool starts on first use and lives for the process.
+/// Threads used for intra-op work: as flint_pool_configure set, else the CPUs this process may use (affinity and
+/// cgroup quota), at most 16. The pool starts on first use and lives for the process.
 int flint_thread_count(void);
+
+/// Sizes the pool before it starts: `threads` (0: from the CPUs) and the workers' polling window in µs (negative
+/// keeps the default, 200; 0 never polls). Returns 0 and changes nothing once the pool has started.
+int flint_pool_configure(int threads, long spin_microseconds);
 
 /// Runs function(argument, part, parts) for every part, spread over the pool (the caller takes part 0); returns
 /// when all are done. Concurrent callers take turns; a part must not call it again (it would wait for itself).
@@ -94,7 +102,7 @@ void flint_parallel_for(int parts, void (*function)(void *, int, int), void *arg
 /// about a microsecond instead of a wake-up). A hint for sizing decisions; 0 with one thread.
 int flint_pool_polling(void);
 
-/// Wakes the pool's sleeping workers so that they poll for work for one spin window (FLINT_SPIN_US), without
+/// Wakes the pool's sleeping workers so that they poll for work for one spin window, without
 /// waiting for them: called as a forward pass starts, it lets a short text's small layers split too, the wake-up
 /// overlapping the embedding lookup. No effect with one thread.
 void flint_pool_wake(void);

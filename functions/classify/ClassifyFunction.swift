@@ -19,15 +19,17 @@ import Darwin
 /// computed once, on first use, and kept). Answer: `{"results": [{"index", "label", "scores": [{"label",
 /// "score", "similarity"}]}], "model", "usage"}` with scores a softmax of the cosine similarities at
 /// `temperature` (default 0.05), best first.
-public struct ClassifyHandler: LambdaHandler {
+struct ClassifyFunction: FunctionBody {
     /// A label and the sentence that describes it.
-    public struct Label: Sendable, Equatable {
+    struct Label: Sendable, Equatable {
         /// What is returned.
-        public let name: String
+        let name: String
         /// What is embedded.
-        public let description: String
+        let description: String
     }
 
+    let name = "classify"
+    let routes = ["/classify", "/v1/classify"]
     let model: EmbeddingModel
     let limits: InputLimits
     let configuredLabels: [Label]
@@ -44,14 +46,15 @@ public struct ClassifyHandler: LambdaHandler {
 
     static let fields: Set<String> = ["input", "labels", "truncate"]
 
-    /// Builds the handler from function.json (`labels`, `template`, `temperature`, `limits`, `metrics`).
-    public init(model: EmbeddingModel, configuration: FunctionConfiguration, functionName: String) throws {
+    /// Builds the function from function.json (`labels`, `template`, `temperature`, `limits`, `metrics`).
+    init(model: EmbeddingModel, setup: FunctionSetup) throws {
+        let configuration = setup.configuration
         self.model = model
         self.limits = try InputLimits(configuration: configuration)
         self.template = try configuration.string("template", default: "This text is about {}.")
         guard ByteSearch.contains(template, "{}") else { throw ConfigurationError("function.json: template must contain {} where the label goes") }
         self.temperature = Float(try configuration.number("temperature", default: 0.05, minimum: 0.0001))
-        self.metrics = try MetricsEmitter(configuration: configuration, functionName: functionName, model: model)
+        self.metrics = try setup.metrics(model: model)
         self.drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
         if let labels = configuration.value("labels"), labels != .null {
             do { configuredLabels = try Self.labels(from: labels, template: template) } catch {
@@ -63,11 +66,9 @@ public struct ClassifyHandler: LambdaHandler {
     }
 
     /// The registry's factory.
-    public static func make(_ context: HandlerInitContext) throws -> any LambdaHandler {
-        let root = context.function.taskRoot
-        let configuration = try FunctionConfiguration.load(taskRoot: root)
-        let model = try EmbeddingModel(path: EmbeddingModel.path(configuration: configuration, taskRoot: root))
-        return try ClassifyHandler(model: model, configuration: configuration, functionName: context.function.name)
+    static func make(_ context: HandlerInitContext) throws -> any LambdaHandler {
+        let setup = try FunctionSetup(context)
+        return FunctionHandler(try ClassifyFunction(model: setup.model(), setup: setup))
     }
 
     /// Labels from a JSON array of names or an object of name → description.
@@ -94,21 +95,14 @@ public struct ClassifyHandler: LambdaHandler {
         return labels
     }
 
-    public func handle(_ event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
-        try JSONFunction.serve(event, context: context, metrics: metrics, paths: ["/classify", "/v1/classify"], limits: limits,
-                               name: "classify", into: &response) { document, measured, out throws(InputError) in
-            try classify(document, measured: &measured, into: &out)
-        }
-    }
-
-    /// Classifies the texts of a request (the shape `flint eval` also drives), writing the answer to `out`.
-    func classify(_ document: JSONValue, measured: inout InvocationMetrics, into out: inout [UInt8]) throws(InputError) {
+    func answer(_ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
+                into out: inout [UInt8]) throws(InputError) -> StreamWriter? {
         guard let members = document.object else { throw InputError("the request must be a JSON object with an \"input\" field") }
         if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
             throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
         }
-        let request = try EmbeddingRequest(.object(["input": members["input"] ?? .null, "truncate": members["truncate"] ?? .null]),
-                                           limits: limits, modelName: model.name, dimensions: model.dimensions)
+        let inputs = try InputTexts(members["input"], field: "input", limits: limits, maxInputs: limits.maxInputs)
+        let truncate = try InputTexts.flag(members, "truncate") ?? false
         let requested = try members["labels"].flatMap { $0 == .null ? nil : $0 }.map { value throws(InputError) in
             try Self.labels(from: value, template: template)
         }
@@ -116,7 +110,7 @@ public struct ClassifyHandler: LambdaHandler {
         guard !labels.isEmpty else { throw InputError("\"labels\" is required: this function has no labels configured") }
 
         var stopwatch = Stopwatch()
-        var sequences = try model.tokenize(request, limits: limits, measured: &measured)
+        var sequences = try model.tokenize(inputs, truncate: truncate, maxTotalTokens: limits.maxTotalTokens, measured: &measured)
         let cached = requested == nil ? cache.vectors.withLock { $0 } : nil
         if cached == nil {
             for label in labels { sequences.append(model.tokenize(label.description, truncate: true).ids ?? []) }
@@ -125,8 +119,8 @@ public struct ClassifyHandler: LambdaHandler {
         // Texts and label descriptions in one packed pass.
         let vectors = model.embed(sequences, normalize: true)
         measured.forwardMilliseconds = stopwatch.lap()
-        let texts = Array(vectors.prefix(request.inputs.count))
-        drift?.observe(Array(sequences.prefix(request.inputs.count)), vectors: texts)
+        let texts = Array(vectors.prefix(inputs.texts.count))
+        drift?.observe(Array(sequences.prefix(inputs.texts.count)), vectors: texts)
         let labelVectors = cached ?? Array(vectors.suffix(labels.count))
         if requested == nil, cached == nil { cache.vectors.withLock { $0 = labelVectors } }
 
@@ -154,11 +148,9 @@ public struct ClassifyHandler: LambdaHandler {
             out.append(contentsOf: "]}".utf8)
         }
         measured.searchMilliseconds = stopwatch.lap()
-        out.append(contentsOf: #"],"model":"#.utf8)
-        JSONText.appendString(model.name, to: &out)
-        out.append(contentsOf: #","usage":{"prompt_tokens":"#.utf8)
-        JSONText.appendNumber(Double(measured.tokens), to: &out)
-        out.append(contentsOf: "}}".utf8)
+        out.append(UInt8(ascii: "]"))
+        AnswerTail.write(model: model.name, tokens: measured.tokens, into: &out)
+        return nil
     }
 
     static func softmax(_ values: [Float]) -> [Float] {

@@ -1,0 +1,54 @@
+import Embedder
+import LambdaRuntime
+
+/// What a model function reads at init, all of it checked there: its function.json, the `FLINT_*` variables
+/// (through the init context, never `getenv`), and where its files are. A bad value fails init with
+/// `Runtime.ConfigInvalid` naming the setting.
+///
+/// Variables: `FLINT_MODEL` (the model file, over function.json's `model`), `FLINT_INDEX` (search's index, over
+/// `index`), and the encoder's `FLINT_KERNEL`, `FLINT_THREADS`, `FLINT_SPIN_US`, `FLINT_ACTIVATION_GROUP`
+/// (``ComputeSettings``).
+struct FunctionSetup {
+    /// function.json.
+    let configuration: FunctionConfiguration
+    /// The encoder's settings, already applied to the kernels and thread pool.
+    let compute: ComputeSettings
+    /// The function's name (metrics dimension).
+    let functionName: String
+    /// Where EMF lines go.
+    let outputFileDescriptor: Int32
+    private let context: HandlerInitContext
+
+    init(_ context: HandlerInitContext) throws {
+        self.context = context
+        configuration = try FunctionConfiguration.load(taskRoot: context.function.taskRoot)
+        do {
+            compute = try ComputeSettings(lookup: context.variable)
+            try compute.apply()
+        } catch {
+            throw ConfigurationError(error.description)
+        }
+        functionName = context.function.name
+        outputFileDescriptor = context.outputFileDescriptor
+    }
+
+    /// The file named by `variable` when set, else by function.json's `key` (default `fallback`); relative names
+    /// are under the task root.
+    func path(variable: String, key: String, default fallback: String) throws -> String {
+        if let value = context.variable(variable), !value.isEmpty { return value }
+        let name = try configuration.string(key, default: fallback)
+        if name.hasPrefix("/") { return name }
+        let root = context.function.taskRoot
+        return (root.isEmpty ? "." : root) + "/" + name
+    }
+
+    /// Maps the function's model.
+    func model() throws -> EmbeddingModel {
+        try EmbeddingModel(path: path(variable: "FLINT_MODEL", key: "model", default: "model.flint"), compute: compute)
+    }
+
+    /// The EMF writer, from `metrics` in function.json.
+    func metrics(model: EmbeddingModel?) throws -> MetricsEmitter {
+        try MetricsEmitter(configuration: configuration, functionName: functionName, model: model, fileDescriptor: outputFileDescriptor)
+    }
+}
