@@ -46,6 +46,8 @@ let package = Package(
             name: "CKernels",
             cSettings: [.unsafeFlags(["-O3"])]
         ),
+        // What only the kernel tests and benchmarks call (one path at a time); defined in CKernels.
+        .target(name: "CKernelsTesting", dependencies: ["CKernels"]),
         // The model file: format, mapped reader, writer, safetensors reader and quantizer; no Lambda.
         .target(
             name: "FlintModel",
@@ -151,7 +153,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KernelTests",
-            dependencies: ["CKernels"],
+            dependencies: ["CKernels", "CKernelsTesting"],
             exclude: ["CrossChecks"],
             swiftSettings: strict
         ),

@@ -3,9 +3,9 @@
 //      without the sign-transfer step (vpsignb), in G multiply-adds per second (1 multiply-add = 2 ops);
 //   2. flint_linear_s8_packed on the encoder's shapes (m tokens × n outputs × k inputs), one thread.
 //
-//   clang -O2 -mavx2 -fno-strict-aliasing -ISources/CKernels/include Benchmarks/KernelPeak/kernel_peak.c \
+//   clang -O2 -mavx2 -fno-strict-aliasing -ISources/CKernels/include -ISources/CKernelsTesting/include Benchmarks/KernelPeak/kernel_peak.c \
 //       Sources/CKernels/*.c -lm -lpthread -o .build/kernel-peak && .build/kernel-peak
-#include "flint_kernels.h"
+#include "flint_kernels_testing.h"
 
 #include <immintrin.h>
 #include <stdio.h>

@@ -1,20 +1,11 @@
-// Picks the int8 path once, from CPU features (or as the caller forces it), and runs the linear layer's float epilogue,
-// which is shared by every path so equal integer sums give equal floats.
+// Picks the int8 path once, from CPU features (or as the caller forces it), and spreads the packed linear layer
+// over the thread pool on that path.
 #include "flint_kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
-#endif
-
-void flint_gemm_s8_i32_generic(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
-#if defined(__x86_64__)
-void flint_gemm_s8_i32_avx2(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
-void flint_gemm_s8_i32_avx512vnni(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
-#endif
-#if defined(__aarch64__)
-void flint_gemm_s8_i32_neon(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
 #endif
 
 int flint_kernel_supported(flint_kernel_path path) {
@@ -78,78 +69,6 @@ int flint_kernel_named(const char *name, flint_kernel_path *path) {
         }
     }
     return 0;
-}
-
-void flint_gemm_s8_i32_strided(flint_kernel_path path, int m, int n, int k, const int8_t *a, int lda, const int8_t *w,
-                               int ldw, int32_t *out) {
-    if (!flint_kernel_supported(path)) path = FLINT_KERNEL_SCALAR;
-    switch (path) {
-#if defined(__x86_64__)
-    case FLINT_KERNEL_AVX2: flint_gemm_s8_i32_avx2(m, n, k, a, lda, w, ldw, out); return;
-    case FLINT_KERNEL_AVX512VNNI: flint_gemm_s8_i32_avx512vnni(m, n, k, a, lda, w, ldw, out); return;
-#endif
-#if defined(__aarch64__)
-    case FLINT_KERNEL_NEON: flint_gemm_s8_i32_neon(m, n, k, a, lda, w, ldw, out); return;
-#endif
-    default: flint_gemm_s8_i32_generic(m, n, k, a, lda, w, ldw, out); return;
-    }
-}
-
-void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out) {
-    flint_gemm_s8_i32_strided(path, m, n, k, a, k, w, k, out);
-}
-
-typedef struct {
-    int m, n, k, group;
-    const int8_t *a;
-    const float *a_scales;
-    const int8_t *w;
-    const float *w_scales;
-    const float *bias;
-    float *out;
-    int32_t *scratch;
-} linear_job;
-
-/// One slice of output channels: per activation group, its integer sums into its own part of the scratch, then
-/// the float epilogue accumulates sum × activation-group scale × channel scale.
-static void linear_part(void *argument, int part, int parts) {
-    const linear_job *job = argument;
-    // Slices of whole groups of 4 channels keep every SIMD path on its fast blocks.
-    int quads = (job->n + 3) / 4;
-    int first = (int)((long)quads * part / parts) * 4, last = (int)((long)quads * (part + 1) / parts) * 4;
-    if (last > job->n) last = job->n;
-    int width = last - first;
-    if (width <= 0) return;
-    const int groups = job->k / job->group;
-    int32_t *sums = job->scratch + (size_t)job->m * first;
-    for (int g = 0; g < groups; g++) {
-        const int start = g * job->group;
-        flint_gemm_s8_i32_strided(flint_kernel_selected(), job->m, width, job->group, job->a + start, job->k,
-                                  job->w + (size_t)first * job->k + start, job->k, sums);
-        for (int i = 0; i < job->m; i++) {
-            float row_scale = job->a_scales[(size_t)i * groups + g];
-            float *o = job->out + (size_t)i * job->n + first;
-            const int32_t *s = sums + (size_t)i * width;
-            if (g == 0) {
-                for (int j = 0; j < width; j++) {
-                    o[j] = (float)s[j] * (row_scale * job->w_scales[first + j]) + (job->bias ? job->bias[first + j] : 0.0f);
-                }
-            } else {
-                for (int j = 0; j < width; j++) o[j] += (float)s[j] * (row_scale * job->w_scales[first + j]);
-            }
-        }
-    }
-}
-
-void flint_linear_s8(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *w,
-                     const float *w_scales, const float *bias, float *out, int32_t *scratch) {
-    if (group <= 0 || k % group != 0) group = k;
-    linear_job job = {m, n, k, group, a, a_scales, w, w_scales, bias, out, scratch};
-    // Below ~32 M multiply-adds a thread hand-off (tens of microseconds on this kind of VM) costs more than it
-    // saves; short texts stay on one thread.
-    long work = (long)m * n * k;
-    int parts = work < 32L * 1024 * 1024 ? 1 : flint_thread_count();
-    flint_parallel_for(parts, linear_part, &job);
 }
 
 void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,

@@ -1,14 +1,13 @@
 import FlintJSON
 import FlintModel
 
-/// One linear layer's weights, [out, in] as HF stores them: int8 rows with scales for the fast path, and for the
-/// reference path f32 values (the file's own when it keeps f32, else dequantized once at load).
+/// One linear layer's weights, [out, in] as HF stores them: packed int8 with one scale per output for the fast
+/// path, and for the reference path f32 values (the file's own when it keeps f32, else dequantized once at load).
 struct Linear {
     let outputs: Int
     let inputs: Int
+    /// In the kernels' packed layout (`flint_pack_s8`); nil in an f32 file.
     let weight: UnsafeBufferPointer<Int8>?
-    /// Whether `weight` is in the kernels' packed layout (current files) or row-major (older ones).
-    let packed: Bool
     let scales: UnsafeBufferPointer<Float>?
     let bias: UnsafeBufferPointer<Float>
     let floats: [Float]?
@@ -90,10 +89,13 @@ struct BertWeights {
             let name = prefix + ".weight"
             _ = try shape(name, [outputs, inputs])
             let packed = model.packedInt8(name)
-            if needsInt8 && model.int8(name) == nil && packed == nil {
+            if model.int8(name) != nil {
+                throw ModelFileError("model: tensor \(name) is row-major int8; linear weights are packed (make the file again with flint quantize)")
+            }
+            if needsInt8 && packed == nil {
                 throw ModelFileError("model: tensor \(name) is f32; the int8 path needs a quantized model (or use the f32 reference path)")
             }
-            return Linear(outputs: outputs, inputs: inputs, weight: packed ?? model.int8(name), packed: packed != nil, scales: model.scales(name),
+            return Linear(outputs: outputs, inputs: inputs, weight: packed, scales: model.scales(name),
                           bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
         }
         func norm(_ prefix: String) throws(ModelFileError) -> LayerNormWeights {

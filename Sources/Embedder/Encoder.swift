@@ -53,7 +53,6 @@ public final class Encoder {
     private var attentionScratch: [Float]
     private var quantized: [Int8]
     private var activationScales: [Float]
-    private var sums: [Int32]
 
     /// Prepares an encoder; checks every tensor's shape against the metadata.
     public init(model: ModelFile, precision: Precision = .int8, activationGroup: Int = 64) throws(ModelFileError) {
@@ -66,7 +65,7 @@ public final class Encoder {
         self.packTokens = max(configuration.maxSequenceLength, 512)
         let h = configuration.hiddenSize, tokens = configuration.maxSequenceLength
         hidden = []; query = []; key = []; value = []; context = []; projected = []; intermediate = []
-        quantized = []; activationScales = []; sums = []
+        quantized = []; activationScales = []
         attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
         reserve(min(tokens, 32))
     }
@@ -83,10 +82,6 @@ public final class Encoder {
         intermediate = [Float](repeating: 0, count: rows * i)
         quantized = [Int8](repeating: 0, count: rows * widest)
         activationScales = [Float](repeating: 0, count: rows * max(h / groupSize(h), i / groupSize(i)))
-        // The int32 scratch serves row-major weights only (older files); packed ones scale inside the kernel.
-        if weights.layers.contains(where: { !$0.query.packed || !$0.intermediate.packed }) {
-            sums = [Int32](repeating: 0, count: rows * widest)
-        }
         capacity = rows
     }
 
@@ -268,27 +263,12 @@ public final class Encoder {
         switch precision {
         case .int8:
             if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
-            if layer.packed {
-                quantized.withUnsafeBufferPointer { q in
-                    activationScales.withUnsafeBufferPointer { s in
-                        out.withUnsafeMutableBufferPointer { o in
-                            flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
-                                                   q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
-                                                   layer.bias.baseAddress, o.baseAddress)
-                        }
-                    }
-                }
-                return
-            }
             quantized.withUnsafeBufferPointer { q in
                 activationScales.withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { o in
-                        sums.withUnsafeMutableBufferPointer { scratch in
-                            flint_linear_s8(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
-                                            q.baseAddress, s.baseAddress,
-                                            layer.weight!.baseAddress, layer.scales!.baseAddress, layer.bias.baseAddress,
-                                            o.baseAddress, scratch.baseAddress)
-                        }
+                        flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
+                                               q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
+                                               layer.bias.baseAddress, o.baseAddress)
                     }
                 }
             }

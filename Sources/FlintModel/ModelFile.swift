@@ -40,8 +40,8 @@ public final class ModelFile: @unchecked Sendable {
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw ModelFileError("cannot stat \(path): \(String(cString: strerror(errno)))") }
         let size = Int(status.st_size)
-        guard size >= ModelWriter.headerSize else {
-            throw ModelFileError("\(path) is not a Flint model: \(size) bytes is shorter than the \(ModelWriter.headerSize)-byte header")
+        guard size >= ModelFormat.headerSize else {
+            throw ModelFileError("\(path) is not a Flint model: \(size) bytes is shorter than the \(ModelFormat.headerSize)-byte header")
         }
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
             throw ModelFileError("cannot map \(path): \(String(cString: strerror(errno)))")
@@ -71,76 +71,112 @@ public final class ModelFile: @unchecked Sendable {
     }
 
     private init(base: UnsafeRawPointer, size: Int, verifyChecksum: Bool, release: @escaping () -> Void) throws(ModelFileError) {
-        let file = UnsafeRawBufferPointer(start: base, count: size)
-        func u32(_ offset: Int) -> Int { Int(file.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian) }
-        func u64(_ offset: Int) -> UInt64 { file.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
-
-        guard size >= ModelWriter.headerSize, file.starts(with: ModelWriter.magic) else {
-            throw ModelFileError("not a Flint model file (bad magic)")
-        }
-        guard u32(8) == Int(ModelWriter.version) else {
-            throw ModelFileError("format version \(u32(8)) is not supported (this build reads version \(ModelWriter.version))")
-        }
-        guard u64(16) == UInt64(size) else {
-            throw ModelFileError("header says \(u64(16)) bytes but the file has \(size) (truncated or extended)")
-        }
-        let sectionCount = u32(12)
-        guard sectionCount >= 4, sectionCount <= 64, ModelWriter.headerSize + 24 * sectionCount <= size else {
-            throw ModelFileError("section count \(sectionCount) does not fit the file")
-        }
-        var sections: [ModelWriter.SectionKind: Range<Int>] = [:]
-        for index in 0..<sectionCount {
-            let entry = ModelWriter.headerSize + 24 * index
-            let offset = u64(entry + 8), length = u64(entry + 16)
-            guard let kind = ModelWriter.SectionKind(rawValue: UInt32(u32(entry))) else {
-                throw ModelFileError("section \(index) has unknown kind \(u32(entry))")
-            }
-            guard offset % UInt64(ModelWriter.alignment) == 0, offset <= UInt64(size), length <= UInt64(size) - offset else {
-                throw ModelFileError("\(kind) section (offset \(offset), length \(length)) lies outside the file or is misaligned")
-            }
-            guard sections[kind] == nil else { throw ModelFileError("\(kind) section appears twice") }
-            sections[kind] = Int(offset)..<Int(offset + length)
-        }
-        for kind in ModelWriter.SectionKind.allCases where sections[kind] == nil {
-            throw ModelFileError("the \(kind) section is missing")
-        }
-        guard ModelWriter.indexChecksum(file) == u64(24) else {
+        let file = FileReader(bytes: UnsafeRawBufferPointer(start: base, count: size))
+        try file.checkHeader()
+        let sections = try file.sections()
+        guard ModelFormat.indexChecksum(file.bytes) == file.u64(24) else {
             throw ModelFileError("index checksum mismatch: the header, section table, metadata or tensor table is corrupt")
         }
         if verifyChecksum {
             var sha = SHA256()
-            sha.update(UnsafeRawBufferPointer(rebasing: file[ModelWriter.headerSize...]))
-            guard sha.finalize().elementsEqual(file[32..<64]) else {
+            sha.update(UnsafeRawBufferPointer(rebasing: file.bytes[ModelFormat.headerSize...]))
+            guard sha.finalize().elementsEqual(file.bytes[32..<64]) else {
                 throw ModelFileError("SHA-256 mismatch: the file's contents are corrupt")
             }
         }
-
-        let metadataBytes = Array(file[sections[.metadata]!])
         let metadata: JSONValue
         do {
-            metadata = try JSONValue(parsing: metadataBytes)
+            metadata = try JSONValue(parsing: Array(file.bytes[sections[.metadata]!]))
         } catch {
             throw ModelFileError("metadata is not valid JSON: \(error)")
         }
         guard case .object = metadata else { throw ModelFileError("metadata is not a JSON object") }
+        let (tensors, names) = try file.tensorTable(sections[.tensorTable]!, data: sections[.tensorData]!)
+        self.metadata = metadata
+        self.tensors = tensors
+        self.tensorNames = names
+        self.size = size
+        self.base = base
+        self.release = release
+        self.tokenizerRange = sections[.tokenizer]!
+        self.dataOffset = sections[.tensorData]!.lowerBound
+    }
 
-        let table = sections[.tensorTable]!
-        let data = sections[.tensorData]!
-        guard table.count >= 8 else { throw ModelFileError("tensor table is shorter than its 8-byte header") }
-        let count = u32(table.lowerBound)
-        let entriesEnd = table.lowerBound + 8 + count * ModelWriter.tensorEntrySize
-        guard count <= 100_000, entriesEnd <= table.upperBound else {
-            throw ModelFileError("tensor table: \(count) entries do not fit its \(table.count) bytes")
+    /// The steps of reading a file's structure, each checking what it reads against the file's bounds.
+    private struct FileReader {
+        let bytes: UnsafeRawBufferPointer
+
+        func u32(_ offset: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian) }
+        func u64(_ offset: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
+
+        /// Magic, version and the size the header records.
+        func checkHeader() throws(ModelFileError) {
+            guard bytes.count >= ModelFormat.headerSize, bytes.starts(with: ModelFormat.magic) else {
+                throw ModelFileError("not a Flint model file (bad magic)")
+            }
+            let version = u32(8)
+            guard version == Int(ModelFormat.version) else {
+                let again = version < Int(ModelFormat.version) ? "; make it again with flint quantize" : ""
+                throw ModelFileError("format version \(version) is not supported (this build reads version \(ModelFormat.version))\(again)")
+            }
+            guard u64(16) == UInt64(bytes.count) else {
+                throw ModelFileError("header says \(u64(16)) bytes but the file has \(bytes.count) (truncated or extended)")
+            }
         }
-        var tensors: [String: TensorInfo] = [:]
-        var names: [String] = []
-        for index in 0..<count {
-            let entry = table.lowerBound + 8 + index * ModelWriter.tensorEntrySize
+
+        /// The section table: every kind once, each section aligned and inside the file.
+        func sections() throws(ModelFileError) -> [ModelFormat.SectionKind: Range<Int>] {
+            let count = u32(12)
+            guard count >= 4, count <= 64, ModelFormat.headerSize + ModelFormat.sectionEntrySize * count <= bytes.count else {
+                throw ModelFileError("section count \(count) does not fit the file")
+            }
+            var sections: [ModelFormat.SectionKind: Range<Int>] = [:]
+            for index in 0..<count {
+                let entry = ModelFormat.headerSize + ModelFormat.sectionEntrySize * index
+                let offset = u64(entry + 8), length = u64(entry + 16)
+                guard let kind = ModelFormat.SectionKind(rawValue: UInt32(u32(entry))) else {
+                    throw ModelFileError("section \(index) has unknown kind \(u32(entry))")
+                }
+                guard offset % UInt64(ModelFormat.alignment) == 0, offset <= UInt64(bytes.count), length <= UInt64(bytes.count) - offset else {
+                    throw ModelFileError("\(kind) section (offset \(offset), length \(length)) lies outside the file or is misaligned")
+                }
+                guard sections[kind] == nil else { throw ModelFileError("\(kind) section appears twice") }
+                sections[kind] = Int(offset)..<Int(offset + length)
+            }
+            for kind in ModelFormat.SectionKind.allCases where sections[kind] == nil {
+                throw ModelFileError("the \(kind) section is missing")
+            }
+            return sections
+        }
+
+        /// The tensor table: each entry's name, dtype, shape, data and scales checked against the data section.
+        func tensorTable(_ table: Range<Int>, data: Range<Int>) throws(ModelFileError) -> ([String: TensorInfo], [String]) {
+            guard table.count >= 8 else { throw ModelFileError("tensor table is shorter than its 8-byte header") }
+            let count = u32(table.lowerBound)
+            let entriesEnd = table.lowerBound + 8 + count * ModelFormat.tensorEntrySize
+            guard count <= 100_000, entriesEnd <= table.upperBound else {
+                throw ModelFileError("tensor table: \(count) entries do not fit its \(table.count) bytes")
+            }
+            var tensors: [String: TensorInfo] = [:]
+            var names: [String] = []
+            for index in 0..<count {
+                let tensor = try entry(at: table.lowerBound + 8 + index * ModelFormat.tensorEntrySize, index: index,
+                                       names: entriesEnd..<table.upperBound, data: data)
+                guard tensors[tensor.name] == nil else { throw ModelFileError("tensor \(tensor.name) appears twice") }
+                tensors[tensor.name] = tensor
+                names.append(tensor.name)
+            }
+            return (tensors, names)
+        }
+
+        /// One tensor-table entry.
+        private func entry(at entry: Int, index: Int, names: Range<Int>, data: Range<Int>) throws(ModelFileError) -> TensorInfo {
             let nameOffset = u32(entry), nameLength = u32(entry + 4)
-            guard nameLength > 0, nameLength <= 512, nameOffset <= table.upperBound - entriesEnd - nameLength else {
+            guard nameLength > 0, nameLength <= 512, nameOffset <= names.count - nameLength else {
                 throw ModelFileError("tensor \(index): name (offset \(nameOffset), length \(nameLength)) lies outside the table")
             }
-            guard let name = String(validating: file[(entriesEnd + nameOffset)..<(entriesEnd + nameOffset + nameLength)], as: UTF8.self) else {
+            let start = names.lowerBound + nameOffset
+            guard let name = String(validating: bytes[start..<(start + nameLength)], as: UTF8.self) else {
                 throw ModelFileError("tensor \(index): name is not UTF-8")
             }
             guard let type = TensorInfo.DataType(rawValue: UInt32(u32(entry + 8))) else {
@@ -164,35 +200,24 @@ public final class ModelFile: @unchecked Sendable {
             guard dataLength == UInt64(elements * type.size) else {
                 throw ModelFileError("tensor \(name): \(dataLength) data bytes for \(elements) \(type.name) elements")
             }
-            guard dataStart % UInt64(ModelWriter.alignment) == 0, dataStart <= UInt64(data.count), dataLength <= UInt64(data.count) - dataStart else {
+            guard dataStart % UInt64(ModelFormat.alignment) == 0, dataStart <= UInt64(data.count), dataLength <= UInt64(data.count) - dataStart else {
                 throw ModelFileError("tensor \(name): data (offset \(dataStart), length \(dataLength)) lies outside the data section")
             }
-            let rows = elements / shape[rank - 1]
             if type == .int8Packed {
                 guard rank == 2, shape[0] % 8 == 0, shape[1] % 4 == 0 else {
                     throw ModelFileError("tensor \(name): packed int8 needs 2 dimensions, rows a multiple of 8 and columns of 4, not \(shape)")
                 }
             }
-            let expectedScales = type.isQuantized ? rows : 0
+            let expectedScales = type.isQuantized ? elements / shape[rank - 1] : 0
             guard scaleCount == UInt64(expectedScales) else {
                 throw ModelFileError("tensor \(name): \(scaleCount) scales for \(expectedScales) rows")
             }
             guard scaleStart % 4 == 0, scaleStart <= UInt64(data.count), scaleCount * 4 <= UInt64(data.count) - scaleStart else {
                 throw ModelFileError("tensor \(name): scales (offset \(scaleStart), count \(scaleCount)) lie outside the data section")
             }
-            guard tensors[name] == nil else { throw ModelFileError("tensor \(name) appears twice") }
-            tensors[name] = TensorInfo(name: name, dataType: type, shape: shape, dataOffset: Int(dataStart),
-                                       dataLength: Int(dataLength), scaleOffset: Int(scaleStart), scaleCount: Int(scaleCount))
-            names.append(name)
+            return TensorInfo(name: name, dataType: type, shape: shape, dataOffset: Int(dataStart), dataLength: Int(dataLength),
+                              scaleOffset: Int(scaleStart), scaleCount: Int(scaleCount))
         }
-        self.metadata = metadata
-        self.tensors = tensors
-        self.tensorNames = names
-        self.size = size
-        self.base = base
-        self.release = release
-        self.tokenizerRange = sections[.tokenizer]!
-        self.dataOffset = data.lowerBound
     }
 
     deinit { release?() }

@@ -33,15 +33,7 @@ public struct TensorPayload: Sendable {
 
 /// Lays out and writes model files (see ModelFormat.md). Deterministic: the same inputs give the same bytes.
 public enum ModelWriter {
-    static let magic = Array("FLINTMDL".utf8)
-    static let version: UInt32 = 1
-    static let headerSize = 64
-    static let alignment = 64
-    static let tensorEntrySize = 88
-
-    enum SectionKind: UInt32, CaseIterable {
-        case metadata = 1, tokenizer = 2, tensorTable = 3, tensorData = 4
-    }
+    private typealias Format = ModelFormat
 
     /// The whole file's bytes. Tensors are stored in name order.
     public static func encode(metadata: JSONValue, tokenizerAssets: [UInt8], tensors: [TensorPayload]) -> [UInt8] {
@@ -49,7 +41,7 @@ public enum ModelWriter {
         var data: [UInt8] = []
         var entries: [UInt8] = []
         var names: [UInt8] = []
-        func align(_ buffer: inout [UInt8]) { while buffer.count % alignment != 0 { buffer.append(0) } }
+        func align(_ buffer: inout [UInt8]) { while buffer.count % Format.alignment != 0 { buffer.append(0) } }
         for tensor in sorted {
             align(&data)
             let dataOffset = data.count
@@ -77,10 +69,10 @@ public enum ModelWriter {
         appendInteger(UInt32(0), to: &table)
         table += entries + names
 
-        let sections: [(SectionKind, [UInt8])] = [
+        let sections: [(Format.SectionKind, [UInt8])] = [
             (.metadata, metadata.jsonBytes), (.tokenizer, tokenizerAssets), (.tensorTable, table), (.tensorData, data),
         ]
-        var file = [UInt8](repeating: 0, count: headerSize + 24 * sections.count)
+        var file = [UInt8](repeating: 0, count: Format.headerSize + Format.sectionEntrySize * sections.count)
         align(&file)
         var index: [UInt8] = []
         for (kind, bytes) in sections {
@@ -91,41 +83,20 @@ public enum ModelWriter {
             appendInteger(UInt64(bytes.count), to: &index)
             file += bytes
         }
-        file.replaceSubrange(headerSize..<(headerSize + index.count), with: index)
-        var header = magic
-        appendInteger(version, to: &header)
+        file.replaceSubrange(Format.headerSize..<(Format.headerSize + index.count), with: index)
+        var header = Format.magic
+        appendInteger(Format.version, to: &header)
         appendInteger(UInt32(sections.count), to: &header)
         appendInteger(UInt64(file.count), to: &header)
         file.replaceSubrange(0..<24, with: header)
         var sha = SHA256()
-        file.withUnsafeBytes { sha.update(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        file.withUnsafeBytes { sha.update(UnsafeRawBufferPointer(rebasing: $0[Format.headerSize...])) }
         file.replaceSubrange(32..<64, with: sha.finalize())
-        let checksum = file.withUnsafeBytes { indexChecksum(UnsafeRawBufferPointer(rebasing: $0[...])) }
+        let checksum = file.withUnsafeBytes { Format.indexChecksum(UnsafeRawBufferPointer(rebasing: $0[...])) }
         var checksumBytes: [UInt8] = []
         appendInteger(checksum, to: &checksumBytes)
         file.replaceSubrange(24..<32, with: checksumBytes)
         return file
-    }
-
-    /// FNV-1a 64 of bytes 0–23, the section table, and the metadata and tensor-table sections (the parts a
-    /// reader trusts to find everything else); assumes the section table was bounds-checked.
-    static func indexChecksum(_ file: UnsafeRawBufferPointer) -> UInt64 {
-        var state: UInt64 = 0xCBF2_9CE4_8422_2325
-        func add(_ range: Range<Int>) {
-            for index in range { state = (state ^ UInt64(file[index])) &* 0x0000_0100_0000_01B3 }
-        }
-        add(0..<24)
-        let count = Int(file.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian)
-        add(headerSize..<(headerSize + 24 * count))
-        for section in 0..<count {
-            let entry = headerSize + 24 * section
-            let kind = file.loadUnaligned(fromByteOffset: entry, as: UInt32.self).littleEndian
-            guard kind == SectionKind.metadata.rawValue || kind == SectionKind.tensorTable.rawValue else { continue }
-            let offset = Int(file.loadUnaligned(fromByteOffset: entry + 8, as: UInt64.self).littleEndian)
-            let length = Int(file.loadUnaligned(fromByteOffset: entry + 16, as: UInt64.self).littleEndian)
-            add(offset..<(offset + length))
-        }
-        return state
     }
 
     static func appendInteger<T: FixedWidthInteger>(_ value: T, to buffer: inout [UInt8]) {

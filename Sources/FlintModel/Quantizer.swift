@@ -45,111 +45,105 @@ public enum Quantizer {
         guard (1...127).contains(wordEmbeddingLevels) else {
             throw ModelFileError("word-embedding levels must be within 1…127, not \(wordEmbeddingLevels)")
         }
-        func json(_ file: String, required: Bool) throws(ModelFileError) -> JSONValue? {
-            guard let bytes = try FileBytes.read("\(directory)/\(file)") else {
-                if required { throw ModelFileError("\(directory)/\(file) is missing") }
-                return nil
-            }
-            do { return try JSONValue(parsing: bytes) } catch { throw ModelFileError("\(directory)/\(file): \(error)") }
-        }
-        let configuration = try BertConfiguration(json: try json("config.json", required: true)!)
-        guard let weightBytes = try FileBytes.read("\(directory)/model.safetensors") else {
-            throw ModelFileError("\(directory)/model.safetensors is missing (only safetensors checkpoints are read)")
-        }
-        guard let vocabularyText = try FileBytes.read("\(directory)/vocab.txt") else {
-            throw ModelFileError("\(directory)/vocab.txt is missing")
-        }
-        let checkpoint = try SafeTensors(bytes: weightBytes)
-        let tokens = Vocabulary.lines(vocabularyText)
-        guard tokens.count == configuration.vocabSize else {
-            throw ModelFileError("vocab.txt has \(tokens.count) tokens but config.json says vocab_size \(configuration.vocabSize)")
-        }
-
-        let pooling = try json("1_Pooling/config.json", required: false)
-        let poolingMode = pooling?["pooling_mode_cls_token"]?.bool == true ? "cls"
-            : pooling?["pooling_mode_max_tokens"]?.bool == true ? "max" : "mean"
-        let modules = try json("modules.json", required: false)?.array ?? []
-        let normalize = modules.contains { $0["type"]?.string?.hasSuffix("Normalize") == true }
-        let sentenceConfig = try json("sentence_bert_config.json", required: false)
-        let maxSequence = min(sentenceConfig?["max_seq_length"]?.integer ?? configuration.maxPositions, configuration.maxPositions)
-        let vocabulary = Vocabulary(tokens: tokens)
-        let tokenizerConfig = try json("tokenizer_config.json", required: false) ?? .object([:])
-        let lowercase = tokenizerConfig["do_lower_case"]?.bool ?? true
+        let source = try Checkpoint(directory: directory)
         // Rows no text can reach are left out: word-embedding rows of pieces the tokenizer can never produce
         // (their ids go in the metadata, `prunedTokenIds`), and position rows past the longest sequence.
-        var pruningConfiguration = TokenizerConfiguration()
-        pruningConfiguration.lowercase = lowercase
-        pruningConfiguration.handleChineseCharacters = tokenizerConfig["tokenize_chinese_chars"]?.bool ?? true
-        pruningConfiguration.specialTokens = ["unk", "cls", "sep", "pad", "mask"].map { tokenizerConfig["\($0)_token"]?.string ?? "[\($0.uppercased())]" }
-        let pruned = (try? WordPieceTokenizer(vocabulary: vocabulary, configuration: pruningConfiguration))?.unreachableIDs ?? []
-        let prunedSet = Set(pruned.map(Int.init))
+        let pruned = source.unreachableTokenIDs()
+        var report = Report()
+        report.sourceBytes = source.weightBytes.count
+        var payloads: [TensorPayload] = []
+        for tensor in expectedTensors(source.configuration) {
+            let payload = try store(tensor, from: source, pruned: Set(pruned.map(Int.init)), float32: float32,
+                                    wordEmbeddingLevels: wordEmbeddingLevels, report: &report)
+            payloads.append(payload)
+        }
+        var members = try metadata(source, modelName: modelName, float32: float32)
+        if !pruned.isEmpty { members["prunedTokenIds"] = .array(pruned.map { .number(Double($0)) }) }
+        if !float32 && wordEmbeddingLevels < 127 { members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels)) }
+        for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
+        let assets = TokenizerAssets.serialize(vocabulary: source.vocabulary, tables: UnicodeTables.shared)
+        let bytes = ModelWriter.encode(metadata: .object(members), tokenizerAssets: assets, tensors: payloads)
+        report.fileBytes = bytes.count
+        return (bytes, report)
+    }
 
-        // Tensors, checked against the configuration; checkpoints saved from BertFor* models carry a `bert.` prefix.
-        let prefix = checkpoint.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
+    /// A tensor the file holds: its name without the checkpoint's prefix, its checkpoint shape, and whether it is
+    /// quantized (linear weights and the word and position embeddings) or kept in f32.
+    struct ExpectedTensor {
+        let name: String
+        let shape: [Int]
+        let quantized: Bool
+    }
+
+    /// Every tensor of a BERT encoder of this configuration, as HF's `BertModel` names them.
+    static func expectedTensors(_ configuration: BertConfiguration) -> [ExpectedTensor] {
         let h = configuration.hiddenSize, i = configuration.intermediateSize
-        var expected: [(String, [Int], Bool)] = [
-            ("embeddings.word_embeddings.weight", [configuration.vocabSize, h], true),
-            ("embeddings.position_embeddings.weight", [configuration.maxPositions, h], true),
-            ("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h], false),
-            ("embeddings.LayerNorm.weight", [h], false), ("embeddings.LayerNorm.bias", [h], false),
+        var expected: [ExpectedTensor] = [
+            .init(name: "embeddings.word_embeddings.weight", shape: [configuration.vocabSize, h], quantized: true),
+            .init(name: "embeddings.position_embeddings.weight", shape: [configuration.maxPositions, h], quantized: true),
+            .init(name: "embeddings.token_type_embeddings.weight", shape: [configuration.typeVocabSize, h], quantized: false),
+            .init(name: "embeddings.LayerNorm.weight", shape: [h], quantized: false),
+            .init(name: "embeddings.LayerNorm.bias", shape: [h], quantized: false),
         ]
         for layer in 0..<configuration.layers {
             let p = "encoder.layer.\(layer)."
-            for projection in ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense"] {
-                expected += [(p + projection + ".weight", [h, h], true), (p + projection + ".bias", [h], false)]
+            func linear(_ name: String, _ outputs: Int, _ inputs: Int) -> [ExpectedTensor] {
+                [.init(name: p + name + ".weight", shape: [outputs, inputs], quantized: true),
+                 .init(name: p + name + ".bias", shape: [outputs], quantized: false)]
             }
-            expected += [
-                (p + "attention.output.LayerNorm.weight", [h], false), (p + "attention.output.LayerNorm.bias", [h], false),
-                (p + "intermediate.dense.weight", [i, h], true), (p + "intermediate.dense.bias", [i], false),
-                (p + "output.dense.weight", [h, i], true), (p + "output.dense.bias", [h], false),
-                (p + "output.LayerNorm.weight", [h], false), (p + "output.LayerNorm.bias", [h], false),
-            ]
+            func norm(_ name: String) -> [ExpectedTensor] {
+                [.init(name: p + name + ".weight", shape: [h], quantized: false), .init(name: p + name + ".bias", shape: [h], quantized: false)]
+            }
+            expected += linear("attention.self.query", h, h) + linear("attention.self.key", h, h) + linear("attention.self.value", h, h)
+            expected += linear("attention.output.dense", h, h) + norm("attention.output.LayerNorm")
+            expected += linear("intermediate.dense", i, h) + linear("output.dense", h, i) + norm("output.LayerNorm")
         }
-        var report = Report()
-        report.sourceBytes = weightBytes.count
-        var payloads: [TensorPayload] = []
-        for (name, shape, quantized) in expected {
-            // Old TensorFlow-converted checkpoints name LayerNorm parameters gamma and beta.
-            let candidates = [prefix + name, prefix + name.replacingSuffix(".weight", with: ".gamma"), prefix + name.replacingSuffix(".bias", with: ".beta")]
-            guard let source = candidates.first(where: { checkpoint.entries[$0] != nil }), let entry = checkpoint.entries[source] else {
-                throw ModelFileError("model.safetensors: tensor \(prefix + name) is missing")
-            }
-            guard entry.shape == shape else {
-                throw ModelFileError("model.safetensors: tensor \(source) has shape \(entry.shape), expected \(shape)")
-            }
-            var values = try checkpoint.floats(source)
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw ModelFileError("model.safetensors: tensor \(source) has a non-finite value at element \(bad)")
-            }
-            var shape = shape
-            if name == "embeddings.word_embeddings.weight" && !prunedSet.isEmpty {
-                values = (0..<shape[0]).filter { !prunedSet.contains($0) }.flatMap { values[($0 * h)..<(($0 + 1) * h)] }
-                shape[0] -= prunedSet.count
-            } else if name == "embeddings.position_embeddings.weight" && maxSequence < shape[0] {
-                values = Array(values.prefix(maxSequence * h))
-                shape[0] = maxSequence
-            }
-            if quantized && !float32 {
-                let levels = name == "embeddings.word_embeddings.weight" ? wordEmbeddingLevels : 127
-                var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1], levels: levels)
-                // Linear weights go in the kernels' packed layout when their shape allows (every BERT size does);
-                // embedding tables stay row-major, since they are read a row at a time.
-                let packs = name.hasPrefix("encoder.") && PackedLayout.fits(shape)
-                if packs { data = PackedLayout.pack(data, rows: shape[0], columns: shape[1]) }
-                let type: TensorInfo.DataType = packs ? .int8Packed : .int8
-                payloads.append(TensorPayload(name: name, dataType: type, shape: shape, data: data, scales: scales))
-                report.tensors.append(.init(name: name, shape: shape, dataType: type, storedBytes: data.count + scales.count * 4, relativeError: error))
-            } else {
-                var data: [UInt8] = []
-                data.reserveCapacity(values.count * 4)
-                for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-                payloads.append(TensorPayload(name: name, dataType: .float32, shape: shape, data: data))
-                report.tensors.append(.init(name: name, shape: shape, dataType: .float32, storedBytes: data.count, relativeError: 0))
-            }
-        }
+        return expected
+    }
 
+    /// One tensor as the file stores it: read from the checkpoint and checked, its unreachable rows dropped, then
+    /// quantized (linear weights in the kernels' packed layout) or kept in f32.
+    static func store(_ tensor: ExpectedTensor, from source: Checkpoint, pruned: Set<Int>, float32: Bool, wordEmbeddingLevels: Int,
+                      report: inout Report) throws(ModelFileError) -> TensorPayload {
+        let name = tensor.name
+        var (values, shape) = try source.floats(tensor)
+        let h = source.configuration.hiddenSize, maxSequence = source.maxSequenceLength
+        if name == "embeddings.word_embeddings.weight" && !pruned.isEmpty {
+            values = (0..<shape[0]).filter { !pruned.contains($0) }.flatMap { values[($0 * h)..<(($0 + 1) * h)] }
+            shape[0] -= pruned.count
+        } else if name == "embeddings.position_embeddings.weight" && maxSequence < shape[0] {
+            values = Array(values.prefix(maxSequence * h))
+            shape[0] = maxSequence
+        }
+        guard tensor.quantized && !float32 else {
+            var data: [UInt8] = []
+            data.reserveCapacity(values.count * 4)
+            for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            report.tensors.append(.init(name: name, shape: shape, dataType: .float32, storedBytes: data.count, relativeError: 0))
+            return TensorPayload(name: name, dataType: .float32, shape: shape, data: data)
+        }
+        let levels = name == "embeddings.word_embeddings.weight" ? wordEmbeddingLevels : 127
+        var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1], levels: levels)
+        // Linear weights go in the kernels' packed layout; embedding tables stay row-major, since they are read a
+        // row at a time.
+        let linear = name.hasPrefix("encoder.")
+        if linear {
+            guard PackedLayout.fits(shape) else {
+                throw ModelFileError("model.safetensors: tensor \(name) has shape \(shape); Flint's kernels need rows a multiple of 8 and columns of 4")
+            }
+            data = PackedLayout.pack(data, rows: shape[0], columns: shape[1])
+        }
+        let type: TensorInfo.DataType = linear ? .int8Packed : .int8
+        report.tensors.append(.init(name: name, shape: shape, dataType: type, storedBytes: data.count + scales.count * 4, relativeError: error))
+        return TensorPayload(name: name, dataType: type, shape: shape, data: data, scales: scales)
+    }
+
+    /// The metadata object: the configuration, pooling, normalisation and tokenizer settings, and where the file
+    /// came from.
+    static func metadata(_ source: Checkpoint, modelName: String, float32: Bool) throws(ModelFileError) -> [String: JSONValue] {
+        let configuration = source.configuration, tokenizerConfig = source.tokenizerConfiguration
         var tokenizer: [String: JSONValue] = [
-            "lowercase": .bool(lowercase),
+            "lowercase": .bool(source.lowercase),
             "cleanText": .bool(true),
             "handleChineseChars": .bool(tokenizerConfig["tokenize_chinese_chars"]?.bool ?? true),
             "maxInputCharsPerWord": .number(100),
@@ -159,7 +153,7 @@ public enum Quantizer {
         var specials: [JSONValue] = []
         for (key, fallback) in [("unk", "[UNK]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]"), ("mask", "[MASK]")] {
             let token = tokenizerConfig["\(key)_token"]?.string ?? fallback
-            guard let id = vocabulary.id(of: Array(token.utf8)) else {
+            guard let id = source.vocabulary.id(of: Array(token.utf8)) else {
                 if key == "mask" { continue }
                 throw ModelFileError("vocab.txt has no \(key) token '\(token)'")
             }
@@ -168,28 +162,18 @@ public enum Quantizer {
             specials.append(.string(token))
         }
         tokenizer["specialTokens"] = .array(specials)
-
-
-        var members: [String: JSONValue] = [
+        return [
             "architecture": .string("bert"),
-            "hiddenSize": .number(Double(h)), "layers": .number(Double(configuration.layers)),
-            "heads": .number(Double(configuration.heads)), "intermediateSize": .number(Double(i)),
+            "hiddenSize": .number(Double(configuration.hiddenSize)), "layers": .number(Double(configuration.layers)),
+            "heads": .number(Double(configuration.heads)), "intermediateSize": .number(Double(configuration.intermediateSize)),
             "maxPositions": .number(Double(configuration.maxPositions)), "vocabSize": .number(Double(configuration.vocabSize)),
             "typeVocabSize": .number(Double(configuration.typeVocabSize)), "layerNormEps": .number(configuration.layerNormEps),
-            "hiddenAct": .string("gelu"), "pooling": .string(poolingMode), "normalize": .bool(normalize),
-            "maxSequenceLength": .number(Double(maxSequence)), "modelName": .string(modelName),
+            "hiddenAct": .string("gelu"), "pooling": .string(source.pooling), "normalize": .bool(source.normalize),
+            "maxSequenceLength": .number(Double(source.maxSequenceLength)), "modelName": .string(modelName),
             "quantization": .string(float32 ? "none" : "int8-symmetric-per-row"),
-            "sourceSHA256": .string(weightBytes.withUnsafeBytes { SHA256.hex($0) }),
+            "sourceSHA256": .string(source.weightBytes.withUnsafeBytes { SHA256.hex($0) }),
             "producer": .string(producer), "tokenizer": .object(tokenizer),
         ]
-        if !pruned.isEmpty { members["prunedTokenIds"] = .array(pruned.map { .number(Double($0)) }) }
-        if !float32 && wordEmbeddingLevels < 127 { members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels)) }
-        for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
-        let metadata = JSONValue.object(members)
-        let assets = TokenizerAssets.serialize(vocabulary: vocabulary, tables: UnicodeTables.shared)
-        let bytes = ModelWriter.encode(metadata: metadata, tokenizerAssets: assets, tensors: payloads)
-        report.fileBytes = bytes.count
-        return (bytes, report)
     }
 
     /// The word embeddings' default levels: ±39 (about 6.3 bits) in int8 bytes. The file is no smaller, but a
@@ -220,11 +204,5 @@ public enum Quantizer {
             }
         }
         return (data, scales, normSum == 0 ? 0 : (errorSum / normSum).squareRoot())
-    }
-}
-
-extension String {
-    fileprivate func replacingSuffix(_ suffix: String, with replacement: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) + replacement : self
     }
 }

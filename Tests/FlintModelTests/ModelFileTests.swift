@@ -105,6 +105,18 @@ import WordPiece
         #expect(throws: ModelFileError("not a Flint model file (bad magic)")) { try ModelFile(bytes: foreign) }
     }
 
+    /// Version 1 files could hold row-major linear weights; this build reads only version 2 and says how to get one.
+    @Test func anOlderFormatVersionIsRefusedWithWhatToDo() throws {
+        let bert = try TinyBert()
+        defer { bert.remove() }
+        var bytes = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
+        #expect(bytes[8..<12].elementsEqual([2, 0, 0, 0]))
+        bytes[8] = 1
+        #expect(throws: ModelFileError("format version 1 is not supported (this build reads version 2); make it again with flint quantize")) {
+            try ModelFile(bytes: bytes)
+        }
+    }
+
     @Test func writesAtomicallyAndOpensByMapping() throws {
         let bert = try TinyBert()
         defer { bert.remove() }

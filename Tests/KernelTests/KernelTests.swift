@@ -1,9 +1,10 @@
 import CKernels
+import CKernelsTesting
 import Foundation
 import Testing
 
-/// Every instruction-set path of the int8 core against the scalar reference, bit for bit, including odd sizes and
-/// tails; and the float helpers against plain Swift.
+/// Every instruction-set path of the packed int8 linear layer against the scalar reference, bit for bit on the
+/// integer sums, over odd sizes, tiles and groups; and the float helpers against plain Swift.
 @Suite struct KernelTests {
     static let paths: [flint_kernel_path] = [FLINT_KERNEL_AVX2, FLINT_KERNEL_AVX512VNNI, FLINT_KERNEL_NEON]
 
@@ -16,10 +17,21 @@ import Testing
         mutating func int8() -> Int8 { Int8(Int(next() % 255) - 127) }
     }
 
+    /// out = a · wᵀ through the packed layer on `path`, with unit scales and no bias: every group's int32 sum is
+    /// added in float in one order on every path, so equal integer sums give equal floats.
+    static func unitSums(_ path: flint_kernel_path, m: Int, n: Int, k: Int, group: Int, a: [Int8], w: [Int8]) -> [Float] {
+        var packed = [Int8](repeating: 0, count: n * k)
+        flint_pack_s8(Int32(n), Int32(k), w, &packed)
+        var out = [Float](repeating: .nan, count: m * n)
+        flint_linear_s8_packed_path(path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a,
+                                    [Float](repeating: 1, count: m * (k / group)), packed, [Float](repeating: 1, count: n), nil, &out)
+        return out
+    }
+
     @Test func everySupportedPathMatchesTheScalarReference() {
         var generator = Generator(state: 7)
-        let sizes: [(Int, Int, Int)] = [(1, 1, 1), (1, 5, 31), (3, 7, 33), (2, 4, 64), (5, 9, 65), (1, 384, 384),
-                                        (4, 1536, 384), (3, 384, 1536), (2, 3, 127), (1, 17, 1000)]
+        let sizes: [(Int, Int, Int)] = [(1, 8, 4), (1, 8, 32), (3, 16, 36), (2, 8, 64), (5, 24, 68), (1, 384, 384),
+                                        (4, 1536, 384), (3, 384, 1536), (9, 40, 128), (13, 64, 1000)]
         var checked = 0
         for path in Self.paths where flint_kernel_supported(path) != 0 {
             for (m, n, k) in sizes {
@@ -27,9 +39,9 @@ import Testing
                 var w = (0..<(n * k)).map { _ in generator.int8() }
                 // Extremes too: the sign-transfer trick is exact only without -128, so ±127 must work.
                 for index in stride(from: 0, to: w.count, by: 7) { w[index] = index % 2 == 0 ? 127 : -127 }
-                var expected = [Int32](repeating: 0, count: m * n), got = expected
-                flint_gemm_s8_i32(FLINT_KERNEL_SCALAR, Int32(m), Int32(n), Int32(k), a, w, &expected)
-                flint_gemm_s8_i32(path, Int32(m), Int32(n), Int32(k), a, w, &got)
+                let group = k % 64 == 0 ? 64 : k
+                let expected = Self.unitSums(FLINT_KERNEL_SCALAR, m: m, n: n, k: k, group: group, a: a, w: w)
+                let got = Self.unitSums(path, m: m, n: n, k: k, group: group, a: a, w: w)
                 #expect(got == expected, "\(String(cString: flint_kernel_name(path))) differs at m=\(m) n=\(n) k=\(k)")
                 checked += 1
             }
@@ -62,9 +74,11 @@ import Testing
     @Test func linearLayerAppliesBothScalesAndBias() {
         let a: [Int8] = [1, -2, 3, 127]
         let w: [Int8] = [4, 5, -6, 7, -127, 0, 1, 2]
-        var out = [Float](repeating: 0, count: 2)
-        var scratch = [Int32](repeating: 0, count: 2)
-        flint_linear_s8(1, 2, 4, 4, a, [0.5], w, [0.25, 2], [1, -1], &out, &scratch)
+        // Two real output rows, padded to the packed layout's block of 8.
+        let rows = w + [Int8](repeating: 0, count: 6 * 4)
+        var packed = [Int8](repeating: 0, count: 8 * 4), out = [Float](repeating: 0, count: 8)
+        flint_pack_s8(8, 4, rows, &packed)
+        flint_linear_s8_packed(1, 8, 4, 4, a, [0.5], packed, [0.25, 2, 1, 1, 1, 1, 1, 1], [1, -1, 0, 0, 0, 0, 0, 0], &out)
         let dot0 = Float(1 * 4 - 2 * 5 - 3 * 6 + 127 * 7), dot1 = Float(-127 + 0 + 3 + 254)
         #expect(out[0] == dot0 * 0.5 * 0.25 + 1)
         #expect(out[1] == dot1 * 0.5 * 2 - 1)
@@ -94,21 +108,21 @@ import Testing
     }
 
     @Test func threadedLinearEqualsOneThread() {
-        // Large enough (64 × 1536 × 384 = 37.7 M multiply-adds) to be split over the pool.
-        let (m, n, k) = (64, 1536, 384)
+        // Large enough (64 × 1536 × 384 = 37.7 M multiply-adds) to be split over the pool; each output is computed
+        // whole by one thread, so the floats equal the one-thread path's exactly.
+        let (m, n, k, group) = (64, 1536, 384, 64)
         var generator = Generator(state: 11)
         let a = (0..<(m * k)).map { _ in generator.int8() }
         let w = (0..<(n * k)).map { _ in generator.int8() }
-        let aScales = (0..<m).map { Float($0 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
+        let aScales = (0..<(m * k / group)).map { Float($0 % 29 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
         let bias = (0..<n).map { Float($0) / 10 }
-        var out = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
-        flint_linear_s8(Int32(m), Int32(n), Int32(k), Int32(k), a, aScales, w, wScales, bias, &out, &scratch)
-        var sums = [Int32](repeating: 0, count: m * n)
-        flint_gemm_s8_i32(FLINT_KERNEL_SCALAR, Int32(m), Int32(n), Int32(k), a, w, &sums)
-        var mismatches = 0
-        for i in 0..<m {
-            for j in 0..<n where out[i * n + j] != Float(sums[i * n + j]) * (aScales[i] * wScales[j]) + bias[j] { mismatches += 1 }
-        }
+        var packed = [Int8](repeating: 0, count: n * k)
+        flint_pack_s8(Int32(n), Int32(k), w, &packed)
+        var single = [Float](repeating: .nan, count: m * n), threaded = single
+        flint_linear_s8_packed_path(flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
+                                    packed, wScales, bias, &single)
+        flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+        let mismatches = zip(single, threaded).filter { $0 != $1 }.count
         #expect(mismatches == 0, "\(mismatches) outputs differ (threads: \(flint_thread_count()))")
     }
 
@@ -123,9 +137,9 @@ import Testing
         #expect(Array(packed[(((1 * 3 + 1) * 8 + 1) * 4)..<(((1 * 3 + 1) * 8 + 1) * 4 + 4)]) == Array(w[(9 * k + 4)..<(9 * k + 8)]))
     }
 
-    /// The packed kernels, and the row-major layer, against the exact value: they share the int32 group sums, so
-    /// only float rounding order may differ, bounded by the size of the terms.
-    @Test func packedLinearMatchesRowMajorOnEveryPath() {
+    /// The packed kernels against the exact value: the int32 group sums are exact, so only float rounding order may
+    /// differ, bounded by the size of the terms.
+    @Test func packedLinearMatchesTheExactValueOnEveryPath() {
         var generator = Generator(state: 13)
         let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [(1, 8, 4, 4), (3, 16, 64, 32), (5, 24, 128, 64), (4, 384, 384, 64),
                                                              (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0),
@@ -159,9 +173,6 @@ import Testing
                 func close(_ got: [Float]) -> Bool {
                     (0..<(m * n)).allSatisfy { abs(Double(got[$0]) - exact[$0]) <= magnitude[$0] * 2e-6 + 1e-7 }
                 }
-                var rowMajor = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
-                flint_linear_s8(Int32(m), Int32(n), Int32(k), Int32(size), a, aScales, w, wScales, bias, &rowMajor, &scratch)
-                #expect(close(rowMajor))
                 var packed = [Int8](repeating: 0, count: n * k)
                 flint_pack_s8(Int32(n), Int32(k), w, &packed)
                 var got = [Float](repeating: .nan, count: m * n)
@@ -184,8 +195,9 @@ import Testing
         let a = (0..<(m * k)).map { _ in generator.int8() }
         let w = (0..<(n * k)).map { _ in generator.int8() }
         let aScales = (0..<(m * k / group)).map { Float($0 + 1) / 64 }, wScales = (0..<n).map { Float($0 + 1) / 8 }
-        var out = [Float](repeating: 0, count: m * n), scratch = [Int32](repeating: 0, count: m * n)
-        flint_linear_s8(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, w, wScales, nil, &out, &scratch)
+        var packed = [Int8](repeating: 0, count: n * k), out = [Float](repeating: 0, count: m * n)
+        flint_pack_s8(Int32(n), Int32(k), w, &packed)
+        flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, nil, &out)
         for i in 0..<m {
             for j in 0..<n {
                 var expected: Float = 0

@@ -13,7 +13,7 @@ import Testing
         let binary = NSTemporaryDirectory() + "flint-neon-check-\(getpid())"
         defer { unlink(binary) }
         let build = try CrossCheck.run(["/usr/bin/aarch64-linux-gnu-gcc", "-O2", "-static", "-I", "\(kernels)/include",
-                                        CrossCheck.checker("neon_check.c"), "\(kernels)/dot_generic.c", "\(kernels)/dot_neon.c",
+                                        CrossCheck.checker("neon_check.c"), "\(kernels)/linear_generic.c", "\(kernels)/linear_neon.c",
                                         "\(kernels)/dispatch.c", "\(kernels)/ops.c", "\(kernels)/threads.c", "-pthread", "-lm",
                                         "-o", binary])
         #expect(build.0 == 0, "cross compile failed: \(build.1)")

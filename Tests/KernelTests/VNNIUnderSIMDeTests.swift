@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The AVX-512 VNNI kernels on a CPU without VNNI: dot_avx512vnni.c built again on SIMDe's portable intrinsics
+/// The AVX-512 VNNI kernels on a CPU without VNNI: linear_avx512vnni.c built again on SIMDe's portable intrinsics
 /// (`-DFLINT_SIMDE`) with a checker against the scalar reference, bit for bit. It proves the kernels' arithmetic
 /// (the activation offset and its correction, tiles, tails, column ranges), not their speed; on a VNNI CPU
 /// `KernelTests` runs the native build too. Skipped, visibly, where SIMDe is missing (deploy/test installs it).
@@ -26,8 +26,8 @@ import Testing
         let binary = NSTemporaryDirectory() + "flint-vnni-check-\(getpid())"
         defer { unlink(binary) }
         let build = try CrossCheck.run([Self.compiler!, "-O2", "-Wno-psabi", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
-                                        CrossCheck.checker("vnni_check.c"), "\(kernels)/dot_avx512vnni.c",
-                                        "\(kernels)/dot_generic.c", "-lm", "-o", binary])
+                                        CrossCheck.checker("vnni_check.c"), "\(kernels)/linear_avx512vnni.c",
+                                        "\(kernels)/linear_generic.c", "-lm", "-o", binary])
         #expect(build.0 == 0, "compile failed: \(build.1)")
         let check = try CrossCheck.run([binary])
         #expect(check.0 == 0 && check.1.hasPrefix("ok "), "VNNI check said: \(check.1)")

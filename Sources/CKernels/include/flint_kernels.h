@@ -1,8 +1,9 @@
 #ifndef FLINT_KERNELS_H
 #define FLINT_KERNELS_H
 
-// Flint's compute kernels. One shared signature per operation; one file per instruction set plus a scalar
-// reference (dot_generic.c) that the others are tested against, bit for bit on the integer results.
+// Flint's compute kernels. One shared signature per operation; one file per instruction set (linear_avx2.c,
+// linear_avx512vnni.c, linear_neon.c) plus a scalar reference (linear_generic.c) that the others are tested
+// against, bit for bit on the integer sums. What only tests and benchmarks call is in CKernelsTesting.
 //
 // int8 conventions: weights and activations are symmetric int8 in [-127, 127] (never -128), so the AVX2
 // sign-transfer trick cannot saturate and every path returns the same int32 sums.
@@ -34,37 +35,18 @@ int flint_kernel_supported(flint_kernel_path path);
 /// The path's name.
 const char *flint_kernel_name(flint_kernel_path path);
 
-/// Integer core: out[i*n + j] = sum_k a[i*k + kk] * w[j*k + kk] for an m×k activation and n×k weight (rows are
-/// output channels, as HF stores Linear weights), on the given path.
-void flint_gemm_s8_i32(flint_kernel_path path, int m, int n, int k, const int8_t *a, const int8_t *w, int32_t *out);
-
-/// The integer core on sub-matrices: rows of `a` and `w` are `lda` and `ldw` bytes apart (k ≤ both).
-void flint_gemm_s8_i32_strided(flint_kernel_path path, int m, int n, int k, const int8_t *a, int lda, const int8_t *w,
-                               int ldw, int32_t *out);
-
-/// The full int8 linear layer on the selected path, with activations quantized in groups of `group` along k
-/// (a_scales[i * (k / group) + g]; `group` = k for one scale per row): out[i*n + j] = Σ_g int32 sum_g ×
-/// a_scales[i, g] × w_scales[j] + bias[j] (bias may be NULL). `scratch` holds m × n int32 values.
-void flint_linear_s8(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *w,
-                     const float *w_scales, const float *bias, float *out, int32_t *scratch);
-
 /// Packed weights: the layout the model file stores linear layers in, so that one vector load holds four inputs
 /// of eight output rows and the sums land one output per lane (no horizontal adds). Rows come in blocks of 8;
 /// within block b, for each quad q of 4 consecutive inputs, the 8 rows' 4 bytes follow each other:
 /// packed[((b * (k / 4) + q) * 8 + r) * 4 + t] = w[(b * 8 + r) * k + q * 4 + t]. Needs n % 8 == 0 and k % 4 == 0.
 void flint_pack_s8(int n, int k, const int8_t *w, int8_t *packed);
-/// The inverse of flint_pack_s8.
-void flint_unpack_s8(int n, int k, const int8_t *packed, int8_t *w);
 
-/// flint_linear_s8 over packed weights, without scratch: each group's int32 sums are scaled inside the kernel.
-/// `group` must divide k and be a multiple of 4 (else one group of k). Same result as flint_linear_s8 on the
-/// unpacked weights up to float rounding order. Threads split the output columns.
+/// The int8 linear layer over packed weights `wp` (n × k), with activations `a` (m × k) quantized in groups of
+/// `group` along k (a_scales[i * (k / group) + g]): out[i*n + j] = Σ_g (int32 Σ_{kk in g} a[i, kk] · w[j, kk]) ×
+/// a_scales[i, g] × w_scales[j] + bias[j] (bias may be NULL). `group` must divide k and be a multiple of 4 (else
+/// one group of k). The integer sums are exact on every path; threads split the output columns.
 void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *wp,
                             const float *w_scales, const float *bias, float *out);
-/// The same on one given path (for tests), one thread, over output columns [n0, n1) (multiples of 8).
-void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, int n1, int k, int group, const int8_t *a,
-                                 const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
-                                 float *out);
 
 /// Dynamic per-row quantization: scales[i] = max|x_i| / 127, q = round(x / scale) in [-127, 127].
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales);

@@ -1,4 +1,4 @@
-// What the cross checks share: an instruction-set path's int8 cores against the scalar reference, for paths this
+// What the cross checks share: an instruction-set path's packed int8 linear layer against the scalar reference, for paths this
 // machine cannot run natively (NEON under qemu-user, AVX-512 VNNI on SIMDe). Each check's main() calls these and
 // prints "ok <cases>"; a mismatch prints its shape and returns non-zero.
 #ifndef FLINT_KERNEL_CHECK_H
@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include "flint_kernels.h"
 
-typedef void (*gemm_kernel)(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
 typedef void (*packed_kernel)(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
                               const int8_t *wp, const float *w_scales, const float *bias, float *out);
-void flint_gemm_s8_i32_generic(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out);
 void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
                                     const int8_t *wp, const float *w_scales, const float *bias, float *out);
 
@@ -20,32 +18,6 @@ static unsigned long long check_state = 7;
 static int8_t check_int8(void) {
     check_state = check_state * 6364136223846793005ULL + 1442695040888963407ULL;
     return (int8_t)((int)((check_state >> 33) % 255) - 127);
-}
-
-/// The row-major core: integer sums bit for bit, with ±127 extremes and every tail of k. Returns the cases run,
-/// or -1 after printing the first mismatch.
-static int check_gemm(gemm_kernel kernel) {
-    const int sizes[][3] = {{1, 1, 1}, {1, 5, 31}, {3, 7, 33}, {2, 4, 64}, {5, 9, 65}, {1, 384, 384}, {4, 64, 1536}, {2, 3, 127}};
-    int cases = 0;
-    for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-        int m = sizes[s][0], n = sizes[s][1], k = sizes[s][2], failed = 0;
-        int8_t *a = malloc((size_t)m * k), *w = malloc((size_t)n * k);
-        int32_t *expected = malloc(sizeof(int32_t) * m * n), *got = malloc(sizeof(int32_t) * m * n);
-        for (int i = 0; i < m * k; i++) a[i] = check_int8();
-        for (int i = 0; i < n * k; i++) w[i] = i % 7 == 0 ? (i % 2 ? -127 : 127) : check_int8();
-        flint_gemm_s8_i32_generic(m, n, k, a, k, w, k, expected);
-        kernel(m, n, k, a, k, w, k, got);
-        for (int i = 0; i < m * n && !failed; i++) {
-            if (got[i] != expected[i]) {
-                printf("mismatch m=%d n=%d k=%d at %d: %d vs %d\n", m, n, k, i, got[i], expected[i]);
-                failed = 1;
-            }
-        }
-        free(a); free(w); free(expected); free(got);
-        if (failed) return -1;
-        cases++;
-    }
-    return cases;
 }
 
 /// The packed layer on one shape {m, n, k, group, n0, n1}, over outputs [n0, n1). With `unit` scales and no bias

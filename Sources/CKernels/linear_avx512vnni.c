@@ -1,4 +1,4 @@
-// AVX-512 VNNI int8 cores. vpdpbusd multiplies unsigned by signed bytes and adds each lane's four products
+// AVX-512 VNNI packed int8 linear tiles. vpdpbusd multiplies unsigned by signed bytes and adds each lane's four products
 // straight into int32 (no int16 stage, so nothing saturates).
 //
 // This file also builds on CPUs without VNNI, on SIMDe's portable intrinsics (FLINT_SIMDE defined), so that
@@ -23,40 +23,10 @@
 #define FLINT_VNNI_TARGET __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 #endif
 
-// Row-major core, 64 bytes at a time; scalar tail for k % 64. AVX-512 has no byte sign transfer, so
-// activations are offset instead: x + 128 (a XOR of the sign bit) is unsigned, and the offset adds 128 × Σw to
-// the sum, which one more vpdpbusd (0x80 bytes × w) gives exactly. So the sums equal the scalar reference's for
-// any int8 input.
-FLINT_VNNI_TARGET
-void flint_gemm_s8_i32_avx512vnni(int m, int n, int k, const int8_t *a, int lda, const int8_t *w, int ldw, int32_t *out) {
-    const int whole = k & ~63;
-    const __m512i offset = _mm512_set1_epi8((char)0x80);
-    for (int i = 0; i < m; i++) {
-        const int8_t *row = a + (size_t)i * lda;
-        for (int j = 0; j < n; j++) {
-            const int8_t *wj = w + (size_t)j * ldw;
-            __m512i sum = _mm512_setzero_si512(), shift = _mm512_setzero_si512();
-            for (int kk = 0; kk < whole; kk += 64) {
-                __m512i va = _mm512_loadu_si512((const void *)(row + kk));
-                __m512i vw = _mm512_loadu_si512((const void *)(wj + kk));
-                sum = _mm512_dpbusd_epi32(sum, _mm512_xor_si512(va, offset), vw);
-                shift = _mm512_dpbusd_epi32(shift, offset, vw);
-            }
-            sum = _mm512_sub_epi32(sum, shift);
-            __m256i half = _mm256_add_epi32(_mm512_castsi512_si256(sum), _mm512_extracti64x4_epi64(sum, 1));
-            __m128i quarter = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256(half, 1));
-            quarter = _mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0x4E));
-            quarter = _mm_add_epi32(quarter, _mm_shuffle_epi32(quarter, 0xB1));
-            int32_t r = _mm_cvtsi128_si32(quarter);
-            for (int kk = whole; kk < k; kk++) r += (int32_t)row[kk] * wj[kk];
-            out[i * n + j] = r;
-        }
-    }
-}
-
 // Packed layer: the AVX2 kernel's layout and tiles (a 32-byte load is 4 inputs of 8 outputs, 4 activation bytes
-// broadcast), on 256-bit vpdpbusd, one instruction per 32 multiply-adds where AVX2 needs four. Activations are
-// offset as above; one vpdpbusd per weight load gives 128 × Σw, which each group's epilogue takes off every row's
+// broadcast), on 256-bit vpdpbusd, one instruction per 32 multiply-adds where AVX2 needs four. AVX-512 has no byte
+// sign transfer, so activations are offset instead: x + 128 (a XOR of the sign bit) is unsigned, and the offset
+// adds 128 × Σw to the sum; one vpdpbusd per weight load gives 128 × Σw, which each group's epilogue takes off every row's
 // sums, so the int32 group sums equal the scalar reference's for any int8 input.
 // Up to 8 rows per tile (AVX-512 has 32 vector registers): the correction costs one instruction per 2 × R.
 __attribute__((always_inline)) FLINT_VNNI_TARGET
