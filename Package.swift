@@ -1,7 +1,9 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Modules are split by dependency weight: `LambdaRuntime` (libcurl and FlintJSON, no Foundation at all) knows
+// Linux only: Flint serves Lambda's Linux environments and its emulator runs them as Linux processes (cgroups,
+// chroot, /proc, epoll through SwiftNIO's Linux paths), so there is no macOS build. Modules are split by dependency
+// weight: `LambdaRuntime` (libcurl and FlintJSON, no Foundation at all) knows
 // nothing of models; the functions sit on top; `bootstrap` is a thin main.
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -13,7 +15,6 @@ let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
 
 let package = Package(
     name: "flint",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "bootstrap", targets: ["bootstrap"]),
         .library(name: "LambdaRuntime", targets: ["LambdaRuntime"]),
@@ -34,6 +35,8 @@ let package = Package(
         // A strict JSON parser and writer with no Foundation: the bootstrap cannot afford FoundationEssentials'
         // 7 MB, yet every function reads JSON.
         .target(name: "FlintJSON", swiftSettings: strict),
+        // POSIX helpers every layer shares (writing a whole buffer), with no dependency at all.
+        .target(name: "FlintSystem", swiftSettings: strict),
         // The BERT WordPiece tokenizer with its own Unicode tables; no Foundation, no Lambda.
         .target(
             name: "WordPiece",
@@ -51,7 +54,7 @@ let package = Package(
         // The model file: format, mapped reader, writer, safetensors reader and quantizer; no Lambda.
         .target(
             name: "FlintModel",
-            dependencies: ["WordPiece", "FlintJSON"],
+            dependencies: ["WordPiece", "FlintJSON", "FlintSystem"],
             exclude: ["ModelFormat.md"],
             swiftSettings: strict + optimized
         ),
@@ -63,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "LambdaRuntime",
-            dependencies: ["CCurl", "FlintJSON"],
+            dependencies: ["CCurl", "FlintJSON", "FlintSystem"],
             swiftSettings: strict
         ),
         // The Codable adapter; it needs FoundationEssentials' JSON coders, so functions opt in to its weight.
@@ -75,7 +78,7 @@ let package = Package(
         // Every deployable function, one folder each, plus the registry that maps `_HANDLER` to a handler.
         .target(
             name: "Functions",
-            dependencies: ["LambdaRuntime", "FlintJSON", "Embedder", "FlintModel", "WordPiece"],
+            dependencies: ["LambdaRuntime", "FlintJSON", "FlintSystem", "Embedder", "FlintModel", "WordPiece"],
             path: "functions",
             exclude: ["echo/function.json", "probe/function.json", "embed/function.json", "search/function.json", "search/corpus.jsonl", "classify/function.json"],
             swiftSettings: strict
@@ -94,7 +97,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                "FlintJSON",
+                "FlintJSON", "FlintSystem",
             ],
             swiftSettings: strict
         ),
@@ -126,7 +129,7 @@ let package = Package(
             path: "Benchmarks/ModelOpenBench"
         ),
         // What several test targets share (locating the pip package's real weights); never shipped.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["FlintSystem"], path: "Tests/TestSupport"),
         .testTarget(
             name: "LambdaRuntimeTests",
             dependencies: ["LambdaRuntime", "LambdaCodable", "FlintJSON", "Functions", "bootstrap"],

@@ -52,9 +52,9 @@ struct BertLayerWeights {
 
 /// Every weight of the model as views into the mapped file, checked for the shapes the configuration implies.
 struct BertWeights {
-    let wordEmbeddings: EmbeddingTable                  // (vocab, hidden)
-    let positionEmbeddings: EmbeddingTable              // (positions, hidden)
-    let tokenTypeEmbeddings: UnsafeBufferPointer<Float> // (types, hidden)
+    let wordEmbeddings: EmbeddingTable  // (vocab, hidden)
+    let positionEmbeddings: EmbeddingTable  // (positions, hidden)
+    let tokenTypeEmbeddings: UnsafeBufferPointer<Float>  // (types, hidden)
     let embeddingsLayerNorm: LayerNormWeights
     let layers: [BertLayerWeights]
     let vocabularySize: Int
@@ -83,26 +83,34 @@ struct BertWeights {
         }
         func table(_ name: String, _ expected: [Int]?) throws(ModelFileError) -> EmbeddingTable {
             let tensor = try shape(name, expected)
-            return EmbeddingTable(values: model.int8(name), scales: model.scales(name), floats: model.floats(name), rows: tensor.shape[0])
+            return EmbeddingTable(
+                values: model.int8(name), scales: model.scales(name), floats: model.floats(name), rows: tensor.shape[0])
         }
         func linear(_ prefix: String, outputs: Int, inputs: Int) throws(ModelFileError) -> Linear {
             let name = prefix + ".weight"
             _ = try shape(name, [outputs, inputs])
             let packed = model.packedInt8(name)
             if model.int8(name) != nil {
-                throw ModelFileError("model: tensor \(name) is row-major int8; linear weights are packed (make the file again with flint quantize)")
+                throw ModelFileError(
+                    "model: tensor \(name) is row-major int8; linear weights are packed (make the file again with flint quantize)"
+                )
             }
             if needsInt8 && packed == nil {
-                throw ModelFileError("model: tensor \(name) is f32; the int8 path needs a quantized model (or use the f32 reference path)")
+                throw ModelFileError(
+                    "model: tensor \(name) is f32; the int8 path needs a quantized model (or use the f32 reference path)"
+                )
             }
-            return Linear(outputs: outputs, inputs: inputs, weight: packed, scales: model.scales(name),
-                          bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
+            return Linear(
+                outputs: outputs, inputs: inputs, weight: packed, scales: model.scales(name),
+                bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
         }
         func norm(_ prefix: String) throws(ModelFileError) -> LayerNormWeights {
             LayerNormWeights(gamma: try floats(prefix + ".weight", [h]), beta: try floats(prefix + ".bias", [h]))
         }
         let word = try shape("embeddings.word_embeddings.weight", nil)
-        guard word.shape.count == 2, word.shape[1] == h else { throw ModelFileError("model: word embeddings are not (vocab, \(h))") }
+        guard word.shape.count == 2, word.shape[1] == h else {
+            throw ModelFileError("model: word embeddings are not (vocab, \(h))")
+        }
         let pruned = (model.metadata["prunedTokenIds"]?.array ?? []).compactMap(\.integer)
         if pruned.isEmpty {
             vocabularySize = word.shape[0]
@@ -111,15 +119,22 @@ struct BertWeights {
             let vocabulary = model.metadata["vocabSize"]?.integer ?? 0
             vocabularySize = vocabulary
             // Ascending and distinct (the quantizer writes them so); one merge pass, no hashing at cold start.
-            guard zip(pruned, pruned.dropFirst()).allSatisfy({ $0 < $1 }), pruned.allSatisfy({ (0..<vocabulary).contains($0) }),
-                  word.shape[0] == vocabulary - pruned.count else {
-                throw ModelFileError("model: \(word.shape[0]) word-embedding rows do not match vocabSize \(vocabulary) less \(pruned.count) pruned ids (ascending)")
+            guard zip(pruned, pruned.dropFirst()).allSatisfy({ $0 < $1 }),
+                pruned.allSatisfy({ (0..<vocabulary).contains($0) }),
+                word.shape[0] == vocabulary - pruned.count
+            else {
+                throw ModelFileError(
+                    "model: \(word.shape[0]) word-embedding rows do not match vocabSize \(vocabulary) less \(pruned.count) pruned ids (ascending)"
+                )
             }
             let unknownID = model.metadata["tokenizer"]?["unkId"]?.integer ?? 0
             var rows = [Int32](repeating: -1, count: vocabulary)
             var next: Int32 = 0, skip = 0
             for id in 0..<vocabulary {
-                if skip < pruned.count && pruned[skip] == id { skip += 1; continue }
+                if skip < pruned.count && pruned[skip] == id {
+                    skip += 1
+                    continue
+                }
                 rows[id] = next
                 next += 1
             }
@@ -130,8 +145,11 @@ struct BertWeights {
         // Files keep position rows up to the longest sequence only (older ones, every position).
         let positions = try shape("embeddings.position_embeddings.weight", nil)
         guard positions.shape.count == 2, positions.shape[1] == h,
-              (configuration.maxSequenceLength...configuration.maxPositions).contains(positions.shape[0]) else {
-            throw ModelFileError("model: tensor embeddings.position_embeddings.weight has shape \(positions.shape), expected (\(configuration.maxSequenceLength)…\(configuration.maxPositions), \(h))")
+            (configuration.maxSequenceLength...configuration.maxPositions).contains(positions.shape[0])
+        else {
+            throw ModelFileError(
+                "model: tensor embeddings.position_embeddings.weight has shape \(positions.shape), expected (\(configuration.maxSequenceLength)…\(configuration.maxPositions), \(h))"
+            )
         }
         positionEmbeddings = try table("embeddings.position_embeddings.weight", nil)
         tokenTypeEmbeddings = try floats("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h])
@@ -139,15 +157,16 @@ struct BertWeights {
         var layers: [BertLayerWeights] = []
         for index in 0..<configuration.layers {
             let p = "encoder.layer.\(index)."
-            layers.append(BertLayerWeights(
-                query: try linear(p + "attention.self.query", outputs: h, inputs: h),
-                key: try linear(p + "attention.self.key", outputs: h, inputs: h),
-                value: try linear(p + "attention.self.value", outputs: h, inputs: h),
-                attentionOutput: try linear(p + "attention.output.dense", outputs: h, inputs: h),
-                attentionLayerNorm: try norm(p + "attention.output.LayerNorm"),
-                intermediate: try linear(p + "intermediate.dense", outputs: i, inputs: h),
-                output: try linear(p + "output.dense", outputs: h, inputs: i),
-                outputLayerNorm: try norm(p + "output.LayerNorm")))
+            layers.append(
+                BertLayerWeights(
+                    query: try linear(p + "attention.self.query", outputs: h, inputs: h),
+                    key: try linear(p + "attention.self.key", outputs: h, inputs: h),
+                    value: try linear(p + "attention.self.value", outputs: h, inputs: h),
+                    attentionOutput: try linear(p + "attention.output.dense", outputs: h, inputs: h),
+                    attentionLayerNorm: try norm(p + "attention.output.LayerNorm"),
+                    intermediate: try linear(p + "intermediate.dense", outputs: i, inputs: h),
+                    output: try linear(p + "output.dense", outputs: h, inputs: i),
+                    outputLayerNorm: try norm(p + "output.LayerNorm")))
         }
         self.layers = layers
     }

@@ -41,14 +41,19 @@ public struct ComputeSettings: Sendable, Equatable {
             var path = FLINT_KERNEL_SCALAR
             let known = ["scalar", "avx2", "avx512vnni", "neon"]
             guard flint_kernel_named(name, &path) != 0 else {
-                throw Invalid(description: "FLINT_KERNEL '\(name)' is not a kernel path (one of: \(known.joined(separator: ", ")))")
+                throw Invalid(
+                    description:
+                        "FLINT_KERNEL '\(name)' is not a kernel path (one of: \(known.joined(separator: ", ")))")
             }
             guard flint_kernel_supported(path) != 0 else {
                 let available = known.filter { known in
                     var candidate = FLINT_KERNEL_SCALAR
                     return flint_kernel_named(known, &candidate) != 0 && flint_kernel_supported(candidate) != 0
                 }
-                throw Invalid(description: "FLINT_KERNEL '\(name)' cannot run on this CPU (available: \(available.joined(separator: ", ")))")
+                throw Invalid(
+                    description:
+                        "FLINT_KERNEL '\(name)' cannot run on this CPU (available: \(available.joined(separator: ", ")))"
+                )
             }
             kernel = path
         }
@@ -60,7 +65,8 @@ public struct ComputeSettings: Sendable, Equatable {
         }
         if let text = value("FLINT_SPIN_US") {
             guard let microseconds = Int(text), microseconds >= 0, microseconds <= 1_000_000 else {
-                throw Invalid(description: "FLINT_SPIN_US '\(text)' is not a whole number of microseconds from 0 to 1000000")
+                throw Invalid(
+                    description: "FLINT_SPIN_US '\(text)' is not a whole number of microseconds from 0 to 1000000")
             }
             spinMicroseconds = microseconds
         }
@@ -76,12 +82,17 @@ public struct ComputeSettings: Sendable, Equatable {
     /// run, so this must come before any encoder works; after that a setting that would change them is refused.
     public func apply() throws(Invalid) {
         if let kernel, flint_kernel_selected() != kernel, flint_kernel_force(kernel) == 0 {
-            throw Invalid(description: "FLINT_KERNEL '\(String(cString: flint_kernel_name(kernel)))' cannot be used here")
+            throw Invalid(
+                description: "FLINT_KERNEL '\(String(cString: flint_kernel_name(kernel)))' cannot be used here")
         }
         guard threads != nil || spinMicroseconds != nil else { return }
         if flint_pool_configure(Int32(threads ?? 0), spinMicroseconds ?? -1) == 0, let threads,
-           Int(flint_thread_count()) != threads {
-            throw Invalid(description: "FLINT_THREADS \(threads) comes too late: the thread pool already runs \(flint_thread_count()) threads")
+            Int(flint_thread_count()) != threads
+        {
+            throw Invalid(
+                description:
+                    "FLINT_THREADS \(threads) comes too late: the thread pool already runs \(flint_thread_count()) threads"
+            )
         }
     }
 }

@@ -64,9 +64,17 @@ public final class Encoder {
         self.activationGroup = activationGroup
         self.packTokens = max(configuration.maxSequenceLength, 512)
         let h = configuration.hiddenSize, tokens = configuration.maxSequenceLength
-        hidden = []; query = []; key = []; value = []; context = []; projected = []; intermediate = []
-        quantized = []; activationScales = []
-        attentionScratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
+        hidden = []
+        query = []
+        key = []
+        value = []
+        context = []
+        projected = []
+        intermediate = []
+        quantized = []
+        activationScales = []
+        attentionScratch = [Float](
+            repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
         reserve(min(tokens, 32))
     }
 
@@ -78,13 +86,16 @@ public final class Encoder {
         let rows = min(max(tokens, capacity * 2), max(tokens, packTokens))
         let h = configuration.hiddenSize, i = configuration.intermediateSize, widest = max(h, i)
         hidden = [Float](repeating: 0, count: rows * h)
-        query = hidden; key = hidden; value = hidden; context = hidden; projected = hidden
+        query = hidden
+        key = hidden
+        value = hidden
+        context = hidden
+        projected = hidden
         intermediate = [Float](repeating: 0, count: rows * i)
         quantized = [Int8](repeating: 0, count: rows * widest)
         activationScales = [Float](repeating: 0, count: rows * max(h / groupSize(h), i / groupSize(i)))
         capacity = rows
     }
-
 
     /// The embedding of one token sequence (ids from the model's tokenizer, `[CLS]` … `[SEP]`). Longer inputs than
     /// `maxSequenceLength` are cut; ids outside the vocabulary are a precondition failure.
@@ -102,15 +113,19 @@ public final class Encoder {
         var pack: [Int] = [], packed = 0
         func flush() {
             guard !pack.isEmpty else { return }
-            let vectors = forward(pack.map { sequences[$0] }, typeIDs: typeIDs.map { types in pack.map { types[$0] } },
-                                  normalize: normalize ?? configuration.normalize)
+            let vectors = forward(
+                pack.map { sequences[$0] }, typeIDs: typeIDs.map { types in pack.map { types[$0] } },
+                normalize: normalize ?? configuration.normalize)
             for (slot, index) in pack.enumerated() { results[index] = vectors[slot] }
             pack.removeAll(keepingCapacity: true)
             packed = 0
         }
         for (index, ids) in sequences.enumerated() {
             let count = min(ids.count, configuration.maxSequenceLength)
-            if count == 0 { results[index] = [Float](repeating: 0, count: configuration.hiddenSize); continue }
+            if count == 0 {
+                results[index] = [Float](repeating: 0, count: configuration.hiddenSize)
+                continue
+            }
             if packed + count > packTokens { flush() }
             pack.append(index)
             packed += count
@@ -157,7 +172,8 @@ public final class Encoder {
                 let wordRow = weights.wordRow(id)
                 let type = Int(typeIDs.map { $0[sequence][position] } ?? 0)
                 for d in 0..<h {
-                    hidden[row * h + d] = weights.wordEmbeddings.value(row: wordRow, column: d, width: h)
+                    hidden[row * h + d] =
+                        weights.wordEmbeddings.value(row: wordRow, column: d, width: h)
                         + weights.positionEmbeddings.value(row: position, column: d, width: h)
                         + weights.tokenTypeEmbeddings[min(type, configuration.typeVocabSize - 1) * h + d]
                 }
@@ -182,7 +198,9 @@ public final class Encoder {
         layerNorm(&hidden, layer.attentionLayerNorm, count: count)
         // BertIntermediate
         linear(layer.intermediate, input: hidden, rows: count, into: &intermediate, reuseQuantized: false)
-        intermediate.withUnsafeMutableBufferPointer { flint_gelu_erf($0.baseAddress, Int32(count * configuration.intermediateSize)) }
+        intermediate.withUnsafeMutableBufferPointer {
+            flint_gelu_erf($0.baseAddress, Int32(count * configuration.intermediateSize))
+        }
         // BertOutput
         linear(layer.output, input: intermediate, rows: count, into: &projected, reuseQuantized: false)
         addResidual(count * h)
@@ -197,9 +215,10 @@ public final class Encoder {
                 value.withUnsafeBufferPointer { v in
                     context.withUnsafeMutableBufferPointer { c in
                         attentionScratch.withUnsafeMutableBufferPointer { t in
-                            flint_attention(Int32(segment.count), Int32(configuration.hiddenSize), Int32(configuration.heads),
-                                            q.baseAddress! + offset, k.baseAddress! + offset, v.baseAddress! + offset,
-                                            c.baseAddress! + offset, t.baseAddress)
+                            flint_attention(
+                                Int32(segment.count), Int32(configuration.hiddenSize), Int32(configuration.heads),
+                                q.baseAddress! + offset, k.baseAddress! + offset, v.baseAddress! + offset,
+                                c.baseAddress! + offset, t.baseAddress)
                         }
                     }
                 }
@@ -238,8 +257,9 @@ public final class Encoder {
 
     private func layerNorm(_ x: inout [Float], _ norm: LayerNormWeights, count: Int) {
         x.withUnsafeMutableBufferPointer {
-            flint_layer_norm(Int32(count), Int32(configuration.hiddenSize), $0.baseAddress, norm.gamma.baseAddress,
-                             norm.beta.baseAddress, configuration.layerNormEps)
+            flint_layer_norm(
+                Int32(count), Int32(configuration.hiddenSize), $0.baseAddress, norm.gamma.baseAddress,
+                norm.beta.baseAddress, configuration.layerNormEps)
         }
     }
 
@@ -252,7 +272,9 @@ public final class Encoder {
         input.withUnsafeBufferPointer { x in
             quantized.withUnsafeMutableBufferPointer { q in
                 activationScales.withUnsafeMutableBufferPointer { s in
-                    flint_quantize_groups(Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress, q.baseAddress, s.baseAddress)
+                    flint_quantize_groups(
+                        Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress, q.baseAddress,
+                        s.baseAddress)
                 }
             }
         }
@@ -266,9 +288,10 @@ public final class Encoder {
             quantized.withUnsafeBufferPointer { q in
                 activationScales.withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { o in
-                        flint_linear_s8_packed(Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
-                                               q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
-                                               layer.bias.baseAddress, o.baseAddress)
+                        flint_linear_s8_packed(
+                            Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
+                            q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
+                            layer.bias.baseAddress, o.baseAddress)
                     }
                 }
             }

@@ -30,7 +30,9 @@ public struct EncoderConfiguration: Sendable, Equatable {
     /// Reads the metadata; missing or inconsistent values are an error naming the key.
     public init(metadata: JSONValue) throws(ModelFileError) {
         func integer(_ key: String) throws(ModelFileError) -> Int {
-            guard let value = metadata[key]?.integer, value > 0 else { throw ModelFileError("metadata: \(key) is missing or not positive") }
+            guard let value = metadata[key]?.integer, value > 0 else {
+                throw ModelFileError("metadata: \(key) is missing or not positive")
+            }
             return value
         }
         hiddenSize = try integer("hiddenSize")

@@ -6,8 +6,6 @@ import WordPiece
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// What a model's inputs looked like when it was calibrated: the distribution of token counts, the rate of unknown
@@ -31,8 +29,9 @@ public struct ReferenceProfile: Sendable, Equatable {
 
     /// Profiles `texts` with the model's tokenizer and encoder.
     public init(texts: [String], tokenizer: WordPieceTokenizer, encoder: Encoder) {
-        var statistics = DriftStatistics(dimensions: encoder.configuration.hiddenSize,
-                                         unknownID: tokenizer.vocabulary.id(of: Array(tokenizer.configuration.unknownToken.utf8)) ?? -1)
+        var statistics = DriftStatistics(
+            dimensions: encoder.configuration.hiddenSize,
+            unknownID: tokenizer.vocabulary.id(of: Array(tokenizer.configuration.unknownToken.utf8)) ?? -1)
         let sequences = texts.map { tokenizer.encode($0).ids }
         for start in stride(from: 0, to: sequences.count, by: 128) {
             let batch = Array(sequences[start..<min(start + 128, sequences.count)])
@@ -51,9 +50,11 @@ public struct ReferenceProfile: Sendable, Equatable {
     /// The profile a model file carries, or nil when it has none (or a malformed one).
     public init?(metadata: JSONValue) {
         guard let profile = metadata["referenceProfile"], let texts = profile["texts"]?.integer,
-              let histogram = profile["tokenHistogram"]?.array?.compactMap(\.number), histogram.count == Self.tokenBins.count + 1,
-              let unknown = profile["unknownRate"]?.number,
-              let mean = profile["meanEmbedding"]?.array?.compactMap(\.number), !mean.isEmpty else { return nil }
+            let histogram = profile["tokenHistogram"]?.array?.compactMap(\.number),
+            histogram.count == Self.tokenBins.count + 1,
+            let unknown = profile["unknownRate"]?.number,
+            let mean = profile["meanEmbedding"]?.array?.compactMap(\.number), !mean.isEmpty
+        else { return nil }
         self.init(texts: texts, tokenHistogram: histogram, unknownRate: unknown, meanEmbedding: mean.map { Float($0) })
     }
 
@@ -103,9 +104,10 @@ public struct DriftStatistics: Sendable {
 
     /// These statistics as a profile.
     public var profile: ReferenceProfile {
-        ReferenceProfile(texts: texts, tokenHistogram: bins.map { Double($0) / Double(max(1, texts)) },
-                         unknownRate: Double(unknown) / Double(max(1, tokens)),
-                         meanEmbedding: sum.map { Float($0 / Double(max(1, texts))) })
+        ReferenceProfile(
+            texts: texts, tokenHistogram: bins.map { Double($0) / Double(max(1, texts)) },
+            unknownRate: Double(unknown) / Double(max(1, tokens)),
+            meanEmbedding: sum.map { Float($0 / Double(max(1, texts))) })
     }
 
     /// Population stability index of the token-count bins against `reference` (0 when identical; above 0.2 is
@@ -123,7 +125,11 @@ public struct DriftStatistics: Sendable {
     public func meanDistance(from reference: ReferenceProfile) -> Double {
         let live = profile.meanEmbedding
         var dot = 0.0, a = 0.0, b = 0.0
-        for (x, y) in zip(live, reference.meanEmbedding) { dot += Double(x) * Double(y); a += Double(x * x); b += Double(y * y) }
+        for (x, y) in zip(live, reference.meanEmbedding) {
+            dot += Double(x) * Double(y)
+            a += Double(x * x)
+            b += Double(y * y)
+        }
         return a == 0 || b == 0 ? 1 : 1 - dot / (a * b).squareRoot()
     }
 }

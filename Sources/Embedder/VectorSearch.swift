@@ -17,7 +17,8 @@ public struct VectorSearch: Sendable {
 
     /// The `k` best documents for `query` (as the model returns it), best first, as (document index, score).
     public func search(_ query: [Float], top k: Int) -> [(index: Int, score: Float)] {
-        precondition(query.count == index.dimensions, "query has \(query.count) dimensions, the index \(index.dimensions)")
+        precondition(
+            query.count == index.dimensions, "query has \(query.count) dimensions, the index \(index.dimensions)")
         guard index.count > 0, k > 0 else { return [] }
         var quantized = [Int8](repeating: 0, count: query.count)
         var queryScale: Float = 0
@@ -25,8 +26,9 @@ public struct VectorSearch: Sendable {
         var scores = [Float](repeating: 0, count: index.paddedCount)
         index.vectors.withUnsafeBufferPointer { vectors in
             index.scales.withUnsafeBufferPointer { scales in
-                flint_linear_s8_packed(1, Int32(index.paddedCount), Int32(index.dimensions), Int32(index.dimensions),
-                                       quantized, &queryScale, vectors.baseAddress, scales.baseAddress, nil, &scores)
+                flint_linear_s8_packed(
+                    1, Int32(index.paddedCount), Int32(index.dimensions), Int32(index.dimensions),
+                    quantized, &queryScale, vectors.baseAddress, scales.baseAddress, nil, &scores)
             }
         }
         // Bounded selection: keep the best k in a small sorted buffer (k is small; n is large).

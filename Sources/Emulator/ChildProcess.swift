@@ -7,7 +7,9 @@ import Glibc
 
 /// glibc (2.29+) has it; Swift's Glibc module does not export the `_np` declaration.
 @_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func spawnAddChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
+private func spawnAddChdir(
+    _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>
+) -> Int32
 
 /// A spawned execution-environment process: its pid, its output as lines, and its exit.
 ///
@@ -55,9 +57,11 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Spawns `executable` with exactly `environment`, in `directory`.
-    init(executable: String, arguments: [String] = [], environment: [String: String], directory: String?,
-         onLine: @escaping @Sendable (_ line: String, _ isError: Bool) -> Void,
-         onExit: @escaping @Sendable (Termination) -> Void) throws {
+    init(
+        executable: String, arguments: [String] = [], environment: [String: String], directory: String?,
+        onLine: @escaping @Sendable (_ line: String, _ isError: Bool) -> Void,
+        onExit: @escaping @Sendable (Termination) -> Void
+    ) throws {
         var outPipe: [Int32] = [0, 0]
         var errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
@@ -85,17 +89,22 @@ final class ChildProcess: @unchecked Sendable {
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
         posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        defer {
+            for argument in argv { free(argument) }
+            for variable in envp { free(variable) }
+        }
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         close(outPipe[1])
         close(errPipe[1])
         guard result == 0 else {
-            close(outPipe[0]); close(errPipe[0])
+            close(outPipe[0])
+            close(errPipe[0])
             throw EmulatorError.spawnFailed("cannot start \(executable): \(String(cString: strerror(result)))")
         }
         self.pid = pid
@@ -117,7 +126,8 @@ final class ChildProcess: @unchecked Sendable {
             var status: Int32 = 0
             while waitpid(childPID, &status, 0) < 0 && errno == EINTR {}
             drained.wait()
-            let termination: Termination = (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
+            let termination: Termination =
+                (status & 0x7F) == 0 ? .exited((status >> 8) & 0xFF) : .signaled(status & 0x7F)
             onExit(termination)
         }.start()
     }
@@ -144,8 +154,9 @@ final class ChildProcess: @unchecked Sendable {
     /// The process's peak resident set (`VmHWM`) in bytes, or nil once it has gone.
     func peakResidentBytes() -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kibibytes = Int(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kibibytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
         return kibibytes * 1024
     }
 

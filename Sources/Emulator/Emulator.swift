@@ -42,8 +42,10 @@ public final class Emulator: Sendable {
     public func run(onReady: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let channel: any Channel
         do {
-            channel = try await HTTPServer.bind(on: loop, host: options.host, port: options.port,
-                                                limit: InvokeAPI.limit, route: { [self] in route($0, $1) }).get()
+            channel = try await HTTPServer.bind(
+                on: loop, host: options.host, port: options.port,
+                limit: InvokeAPI.limit, route: { [self] in route($0, $1) }
+            ).get()
         } catch {
             throw EmulatorError.bindFailed("cannot listen on \(options.host):\(options.port): \(error)")
         }
@@ -83,18 +85,24 @@ public final class Emulator: Sendable {
     private func route(_ message: HTTPMessage, _ responder: HTTPResponder) {
         let path = message.path
         let parts = path.split(separator: "/")
-        if message.head.method == .POST, parts.count == 4, parts[0] == "2015-03-31", parts[1] == "functions", parts[3] == "invocations" {
+        if message.head.method == .POST, parts.count == 4, parts[0] == "2015-03-31", parts[1] == "functions",
+            parts[3] == "invocations"
+        {
             let name = String(parts[2])
-            return InvokeAPI.invoke(message, name: name, service: service(named: name), emulator: self, respond: responder.send)
+            return InvokeAPI.invoke(
+                message, name: name, service: service(named: name), emulator: self, respond: responder.send)
         }
         if message.head.method == .POST, parts.count == 4, parts[0] == "2021-11-15", parts[1] == "functions",
-           parts[3] == "response-streaming-invocations" {
+            parts[3] == "response-streaming-invocations"
+        {
             let name = String(parts[2])
-            return InvokeAPI.invokeStreaming(message, name: name, service: service(named: name), emulator: self, responder: responder)
+            return InvokeAPI.invokeStreaming(
+                message, name: name, service: service(named: name), emulator: self, responder: responder)
         }
         if parts.count >= 2, parts[0] == "url" {
             let name = String(parts[1])
-            return FunctionURL.relay(message, name: name, service: service(named: name), emulator: self, responder: responder)
+            return FunctionURL.relay(
+                message, name: name, service: service(named: name), emulator: self, responder: responder)
         }
         if message.head.method == .GET, path == "/stats" {
             return responder.send(HTTPReply(status: .ok, json: statistics().jsonBytes))
@@ -126,7 +134,8 @@ public final class Emulator: Sendable {
     private func statistics() -> JSONValue {
         var functions: [String: JSONValue] = [:]
         for (name, service) in services {
-            functions[name] = service.statistics.json(environments: service.environmentCount, queued: service.queuedCount)
+            functions[name] = service.statistics.json(
+                environments: service.environmentCount, queued: service.queuedCount)
         }
         return .object(["functions": .object(functions)])
     }

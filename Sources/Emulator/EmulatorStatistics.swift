@@ -43,7 +43,8 @@ final class EmulatorStatistics: Sendable {
         counts.withLock { counts in
             let sorted = counts.durations.sorted()
             func percentile(_ fraction: Double) -> JSONValue {
-                sorted.isEmpty ? .null : .number(sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))])
+                sorted.isEmpty
+                    ? .null : .number(sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction))])
             }
             return .object([
                 "environments": .number(Double(environments)),

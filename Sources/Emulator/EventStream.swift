@@ -8,7 +8,7 @@ enum EventStream {
         for (name, value) in [(":event-type", type), (":content-type", contentType), (":message-type", "event")] {
             headers.append(UInt8(name.utf8.count))
             headers.append(contentsOf: name.utf8)
-            headers.append(7)   // string
+            headers.append(7)  // string
             headers.append(UInt8(value.utf8.count >> 8))
             headers.append(UInt8(value.utf8.count & 0xFF))
             headers.append(contentsOf: value.utf8)

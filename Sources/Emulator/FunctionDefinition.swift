@@ -21,8 +21,10 @@ public struct FunctionDefinition: Sendable {
     public var environment: [String: String]
 
     /// Creates a definition; the defaults are Lambda's (128 MB, 3 s).
-    public init(name: String, executable: String, arguments: [String] = [], handler: String, taskRoot: String,
-                memoryMegabytes: Int = 128, timeout: Duration = .seconds(3), environment: [String: String] = [:]) {
+    public init(
+        name: String, executable: String, arguments: [String] = [], handler: String, taskRoot: String,
+        memoryMegabytes: Int = 128, timeout: Duration = .seconds(3), environment: [String: String] = [:]
+    ) {
         self.name = name
         self.executable = executable
         self.arguments = arguments

@@ -21,7 +21,8 @@ extension FunctionService {
                     initDeadlinePassed(environment.id)
                 }
             case .failure(let error):
-                discard(environment, failing: "Runtime.Unknown", message: "cannot open a Runtime API endpoint: \(error)")
+                discard(
+                    environment, failing: "Runtime.Unknown", message: "cannot open a Runtime API endpoint: \(error)")
             }
         }
     }
@@ -56,8 +57,10 @@ extension FunctionService {
     /// The variables Lambda gives a `provided.*` runtime, plus the function's own.
     func variables(for environment: ExecutionEnvironment, endpoint: String) -> [String: String] {
         let root = definition.runtimeTaskRoot ?? definition.taskRoot
-        let day = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
-            .replacingOccurrences(of: "-", with: "/")
+        let day = ISO8601DateFormatter.string(
+            from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate]
+        )
+        .replacingOccurrences(of: "-", with: "/")
         let stream = "\(day)/[$LATEST]" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         var variables = definition.environment
         let platform: [String: String] = [
@@ -72,7 +75,8 @@ extension FunctionService {
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
             "AWS_REGION": options.region,
             "AWS_DEFAULT_REGION": options.region,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": options.perEnvironmentConcurrency > 1 ? "lambda-managed-instances"
+            "AWS_LAMBDA_INITIALIZATION_TYPE": options.perEnvironmentConcurrency > 1
+                ? "lambda-managed-instances"
                 : environment.provisioned ? "provisioned-concurrency" : "on-demand",
         ]
         variables.merge(platform) { _, platform in platform }
@@ -81,7 +85,8 @@ extension FunctionService {
             "TZ": ":UTC",
             "LANG": "en_US.UTF-8",
             "PATH": "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-            "LD_LIBRARY_PATH": "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:\(root):\(root)/lib:/opt/lib",
+            "LD_LIBRARY_PATH":
+                "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:\(root):\(root)/lib:/opt/lib",
         ]
         variables.merge(overridable) { customer, _ in customer }
         if options.perEnvironmentConcurrency > 1 {
@@ -114,7 +119,9 @@ extension FunctionService {
         environments[environment.id] = nil
         environment.server?.stop()
         if let type, let trigger = environment.trigger {
-            fail(queued: trigger, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)))
+            fail(
+                queued: trigger,
+                with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)))
         }
         for waiter in environment.waiters { waiter.deliver(nil) }
         environment.waiters.removeAll()
@@ -140,15 +147,20 @@ extension FunctionService {
                 (type, document) = initError
             } else if environment.initTimedOut {
                 type = "Sandbox.Timedout"
-                document = Self.errorDocument(type: type, message: "INIT timed out after \(Self.seconds(options.initTimeout)) seconds")
+                document = Self.errorDocument(
+                    type: type, message: "INIT timed out after \(Self.seconds(options.initTimeout)) seconds")
             } else {
                 type = "Runtime.ExitError"
                 document = Self.errorDocument(type: type, message: "Runtime exited with error: \(termination)")
             }
             if !expected || environment.initTimedOut {
-                sink.print("INIT_REPORT Init Duration: \(Self.milliseconds(elapsed)) ms\tPhase: init\tStatus: \(status)\tError Type: \(type)")
+                sink.print(
+                    "INIT_REPORT Init Duration: \(Self.milliseconds(elapsed)) ms\tPhase: init\tStatus: \(status)\tError Type: \(type)"
+                )
                 statistics.record(crash: ())
-                if let trigger = environment.trigger { fail(queued: trigger, with: .functionError(type: type, document: document)) }
+                if let trigger = environment.trigger {
+                    fail(queued: trigger, with: .functionError(type: type, document: document))
+                }
             }
         } else if !expected {
             statistics.record(crash: ())
@@ -157,8 +169,9 @@ extension FunctionService {
             guard let pending = inFlight[requestID] else { continue }
             let type = "Runtime.ExitError"
             let message = "RequestId: \(requestID) Error: Runtime exited with error: \(termination)"
-            complete(pending, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)),
-                     status: "error\tError Type: \(type)")
+            complete(
+                pending, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)),
+                status: "error\tError Type: \(type)")
         }
         pump()
         if shuttingDown { checkStopped() }
@@ -169,7 +182,9 @@ extension FunctionService {
         let cutoff = ContinuousClock.now - options.idleTimeout
         for environment in environments.values
         where environment.isIdle && !environment.provisioned && environment.idleSince <= cutoff {
-            sink.print("[\(definition.name)/env-\(environment.id)] idle for \(Self.seconds(options.idleTimeout)) s; stopping it")
+            sink.print(
+                "[\(definition.name)/env-\(environment.id)] idle for \(Self.seconds(options.idleTimeout)) s; stopping it"
+            )
             stop(environment)
         }
     }

@@ -18,7 +18,10 @@ extension FunctionService {
     /// environment is going away. Returns a token that `withdraw` takes if the connection closes first.
     @discardableResult
     func next(environmentID: Int, _ deliver: @escaping (Dispatch?) -> Void) -> Int? {
-        guard let environment = environments[environmentID], environment.state != .stopping else { deliver(nil); return nil }
+        guard let environment = environments[environmentID], environment.state != .stopping else {
+            deliver(nil)
+            return nil
+        }
         if environment.state == .starting {
             environment.state = .ready
             environment.initDuration = ContinuousClock.now - environment.startedAt
@@ -27,7 +30,10 @@ extension FunctionService {
                 environment.trigger = nil
             }
         }
-        guard environment.waiters.count < options.perEnvironmentConcurrency else { deliver(nil); return nil }
+        guard environment.waiters.count < options.perEnvironmentConcurrency else {
+            deliver(nil)
+            return nil
+        }
         if !queue.isEmpty {
             dispatch(queue.removeFirst(), to: environment, deliver: deliver)
             return nil
@@ -44,24 +50,42 @@ extension FunctionService {
     }
 
     /// `POST /runtime/invocation/{id}/response`.
-    func respond(environmentID: Int, requestID: String, body: [UInt8]?, declaredSize: Int?, responseMode: String?) -> RuntimeReply {
+    func respond(
+        environmentID: Int, requestID: String, body: [UInt8]?, declaredSize: Int?, responseMode: String?
+    ) -> RuntimeReply {
         guard let pending = inFlight[requestID], pending.environmentID == environmentID, !pending.answered else {
             return .error(400, "InvalidRequestID", "Invalid request ID")
         }
         if let responseMode, responseMode != "streaming" {
             let type = "Runtime.InvalidResponseModeHeader"
-            complete(pending, with: .functionError(type: type, document: Self.errorDocument(
-                type: type, message: "Invalid Lambda-Runtime-Function-Response-Mode header: '\(responseMode)'")))
-            return .error(400, "InvalidFunctionResponseMode", "Invalid Lambda-Runtime-Function-Response-Mode header: '\(responseMode)'")
+            complete(
+                pending,
+                with: .functionError(
+                    type: type,
+                    document: Self.errorDocument(
+                        type: type, message: "Invalid Lambda-Runtime-Function-Response-Mode header: '\(responseMode)'"))
+            )
+            return .error(
+                400, "InvalidFunctionResponseMode",
+                "Invalid Lambda-Runtime-Function-Response-Mode header: '\(responseMode)'")
         }
         guard let body, body.count <= Self.maximumResponseBytes else {
             let size = body?.count ?? declaredSize
             let sizeText = size.map { "(\($0) bytes) " } ?? ""
             let type = "Function.ResponseSizeTooLarge"
-            complete(pending, with: .functionError(type: type, document: Self.errorDocument(type: type, message:
-                "Response payload size \(sizeText)exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes).")),
+            complete(
+                pending,
+                with: .functionError(
+                    type: type,
+                    document: Self.errorDocument(
+                        type: type,
+                        message:
+                            "Response payload size \(sizeText)exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes)."
+                    )),
                 status: "error\tError Type: \(type)")
-            return .error(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes).")
+            return .error(
+                413, "RequestEntityTooLarge",
+                "Exceeded maximum allowed payload size (\(Self.maximumResponseBytes) bytes).")
         }
         completeWithLogs(pending, with: .response(body))
         return .accepted
@@ -73,7 +97,8 @@ extension FunctionService {
             return .error(400, "InvalidRequestID", "Invalid request ID")
         }
         let (type, document) = Self.functionError(typeHeader: typeHeader, body: body)
-        completeWithLogs(pending, with: .functionError(type: type, document: document), status: "error\tError Type: \(type)")
+        completeWithLogs(
+            pending, with: .functionError(type: type, document: document), status: "error\tError Type: \(type)")
         return .accepted
     }
 
@@ -81,8 +106,10 @@ extension FunctionService {
     /// caller wants the log tail: output travels through pipes and reader threads, so it can trail the answer,
     /// which arrives over HTTP. Waits until the pipes have held no unread bytes for three 1 ms steps in a row
     /// (100 ms at most), so lines already read reach the event loop first. Without a tail request it completes at once.
-    func completeWithLogs(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil, waited: Int = 0,
-                          quiet: Int = 0) {
+    func completeWithLogs(
+        _ pending: PendingInvocation, with result: InvocationResult, status: String? = nil, waited: Int = 0,
+        quiet: Int = 0
+    ) {
         pending.answered = true
         guard pending.request.wantsLogTail else {
             guard inFlight[pending.requestID] === pending else { return }
@@ -95,7 +122,7 @@ extension FunctionService {
         let quietSteps = unread == 0 ? quiet + 1 : 0
         let settled = quietSteps >= 3 || waited >= 100
         if settled {
-            guard inFlight[pending.requestID] === pending else { return }   // timed out meanwhile
+            guard inFlight[pending.requestID] === pending else { return }  // timed out meanwhile
             return complete(pending, with: result, status: status)
         }
         loop.scheduleTask(in: .milliseconds(1)) { [self] in
@@ -105,7 +132,9 @@ extension FunctionService {
 
     /// `POST /runtime/init/error`: remembered until the process exits, which fails the triggering invocation.
     func reportInitError(environmentID: Int, typeHeader: String?, body: [UInt8]) -> RuntimeReply {
-        guard let environment = environments[environmentID] else { return .error(403, "InvalidStateTransition", "No such environment") }
+        guard let environment = environments[environmentID] else {
+            return .error(403, "InvalidStateTransition", "No such environment")
+        }
         guard environment.state == .starting else {
             return .error(403, "InvalidStateTransition", "State transition from Ready to InitError failed for runtime")
         }

@@ -49,13 +49,15 @@ final class RuntimeStreamBody: StreamingRequestBody {
         guard isCurrent, tooLarge == nil else { return }
         total += chunk.readableBytes
         if total > FunctionService.maximumStreamedBytes {
-            tooLarge = "Response payload size exceeded maximum allowed payload size (\(FunctionService.maximumStreamedBytes) bytes)."
+            tooLarge =
+                "Response payload size exceeded maximum allowed payload size (\(FunctionService.maximumStreamedBytes) bytes)."
             return
         }
         let bytes = Array(buffer: chunk)
         guard let observer = pending?.observer else {
             if total > FunctionService.maximumResponseBytes {
-                tooLarge = "Response payload size (\(total) bytes) exceeded maximum allowed payload size (\(FunctionService.maximumResponseBytes) bytes)."
+                tooLarge =
+                    "Response payload size (\(total) bytes) exceeded maximum allowed payload size (\(FunctionService.maximumResponseBytes) bytes)."
             } else {
                 collected += bytes
             }
@@ -98,14 +100,20 @@ final class RuntimeStreamBody: StreamingRequestBody {
 
     func end(trailers: HTTPHeaders?, responder: HTTPResponder) {
         guard let pending, isCurrent else {
-            return responder.send(HTTPReply(status: .badRequest, json: FunctionService.errorDocument(type: "InvalidRequestID", message: "Invalid request ID")))
+            return responder.send(
+                HTTPReply(
+                    status: .badRequest,
+                    json: FunctionService.errorDocument(type: "InvalidRequestID", message: "Invalid request ID")))
         }
         responder.send(HTTPReply(status: .accepted, json: Array(#"{"status":"OK"}"#.utf8)))
         let result: InvocationResult
         var status: String? = nil
         if let type = trailers?.first(name: "Lambda-Runtime-Function-Error-Type") {
-            let body = trailers?.first(name: "Lambda-Runtime-Function-Error-Body").flatMap { Data(base64Encoded: $0) }.map { Array($0) }
-            result = .functionError(type: type, document: body ?? FunctionService.errorDocument(type: type, message: "The function failed mid-stream."))
+            let body = trailers?.first(name: "Lambda-Runtime-Function-Error-Body").flatMap { Data(base64Encoded: $0) }
+                .map { Array($0) }
+            result = .functionError(
+                type: type,
+                document: body ?? FunctionService.errorDocument(type: type, message: "The function failed mid-stream."))
             status = "error\tError Type: \(type)"
         } else if let tooLarge {
             let type = "Function.ResponseSizeTooLarge"
@@ -121,7 +129,12 @@ final class RuntimeStreamBody: StreamingRequestBody {
     func abort() {
         guard let pending, isCurrent else { return }
         let type = "Runtime.TruncatedResponse"
-        service.completeWithLogs(pending, with: .functionError(type: type, document: FunctionService.errorDocument(
-            type: type, message: "The runtime's streamed response ended without its last chunk.")), status: "error\tError Type: \(type)")
+        service.completeWithLogs(
+            pending,
+            with: .functionError(
+                type: type,
+                document: FunctionService.errorDocument(
+                    type: type, message: "The runtime's streamed response ended without its last chunk.")),
+            status: "error\tError Type: \(type)")
     }
 }

@@ -47,9 +47,13 @@ final class FunctionService: @unchecked Sendable {
     // MARK: - Invoke side
 
     /// Runs one invocation; `done` gets its result, exactly once.
-    func invoke(_ request: InvocationRequest, observer: StreamObserver? = nil, _ done: @escaping (InvocationOutcome) -> Void) {
+    func invoke(
+        _ request: InvocationRequest, observer: StreamObserver? = nil, _ done: @escaping (InvocationOutcome) -> Void
+    ) {
         loop.assertInEventLoop()
-        if shuttingDown { return done(InvocationOutcome(requestID: "", result: .serviceError(.shuttingDown), logTail: nil)) }
+        if shuttingDown {
+            return done(InvocationOutcome(requestID: "", result: .serviceError(.shuttingDown), logTail: nil))
+        }
         if options.onThrottle == .reject && !canAbsorbAnotherInvocation() {
             statistics.record(throttle: ())
             return done(InvocationOutcome(requestID: "", result: .serviceError(.throttled), logTail: nil))
@@ -62,7 +66,8 @@ final class FunctionService: @unchecked Sendable {
 
     /// Whether an invocation arriving now would find (or start) an environment without waiting for a busy one.
     private func canAbsorbAnotherInvocation() -> Bool {
-        queue.count < comingCapacity + environments.values.reduce(0) { $0 + ($1.state == .ready ? $1.waiters.count : 0) }
+        queue.count < comingCapacity
+            + environments.values.reduce(0) { $0 + ($1.state == .ready ? $1.waiters.count : 0) }
             + max(0, options.maxConcurrency - environments.count) * options.perEnvironmentConcurrency
     }
 
@@ -73,7 +78,8 @@ final class FunctionService: @unchecked Sendable {
         environments.values.reduce(0) { total, environment in
             switch environment.state {
             case .starting: total + options.perEnvironmentConcurrency
-            case .ready: total + options.perEnvironmentConcurrency - environment.inFlight.count - environment.waiters.count
+            case .ready:
+                total + options.perEnvironmentConcurrency - environment.inFlight.count - environment.waiters.count
             case .stopping: total
             }
         }
@@ -81,7 +87,9 @@ final class FunctionService: @unchecked Sendable {
 
     /// Hands queued invocations to waiting environments, then starts environments for what is left.
     func pump() {
-        while !queue.isEmpty, let environment = environments.values.first(where: { $0.state == .ready && !$0.waiters.isEmpty }) {
+        while !queue.isEmpty,
+            let environment = environments.values.first(where: { $0.state == .ready && !$0.waiters.isEmpty })
+        {
             dispatch(queue.removeFirst(), to: environment, deliver: environment.waiters.removeFirst().deliver)
         }
         var capacity = comingCapacity
@@ -103,9 +111,12 @@ final class FunctionService: @unchecked Sendable {
         }
         log(pending, "START RequestId: \(requestID) Version: $LATEST")
         let deadline = Int64(Date().timeIntervalSince1970 * 1000) + Self.nanoseconds(timeout) / 1_000_000
-        deliver(Dispatch(
-            requestID: requestID, payload: pending.request.payload, deadlineMilliseconds: deadline, functionARN: arn,
-            traceID: pending.traceID, clientContext: pending.request.clientContext, tenantID: pending.request.tenantID))
+        deliver(
+            Dispatch(
+                requestID: requestID, payload: pending.request.payload, deadlineMilliseconds: deadline,
+                functionARN: arn,
+                traceID: pending.traceID, clientContext: pending.request.clientContext,
+                tenantID: pending.request.tenantID))
     }
 
     /// Ends an in-flight invocation: prints END/REPORT, records figures, answers the caller.
@@ -122,10 +133,15 @@ final class FunctionService: @unchecked Sendable {
         if initDuration != nil { environment?.owesInitDuration = false }
         if let environment { refreshPeak(environment) }
         if options.printsLogs || pending.request.wantsLogTail {
-            var report = "REPORT RequestId: \(pending.requestID)\tDuration: \(Self.format(milliseconds)) ms"
+            var report =
+                "REPORT RequestId: \(pending.requestID)\tDuration: \(Self.format(milliseconds)) ms"
                 + "\tBilled Duration: \(Int(milliseconds.rounded(.up))) ms\tMemory Size: \(definition.memoryMegabytes) MB"
-            if let environment { report += "\tMax Memory Used: \(max(1, environment.peakResidentBytes / 1_048_576)) MB" }
-            if let initDuration { report += "\tInit Duration: \(Self.format(Double(Self.nanoseconds(initDuration)) / 1e6)) ms" }
+            if let environment {
+                report += "\tMax Memory Used: \(max(1, environment.peakResidentBytes / 1_048_576)) MB"
+            }
+            if let initDuration {
+                report += "\tInit Duration: \(Self.format(Double(Self.nanoseconds(initDuration)) / 1e6)) ms"
+            }
             if let status { report += "\tStatus: \(status)" }
             log(pending, "END RequestId: \(pending.requestID)")
             log(pending, report)
@@ -145,7 +161,8 @@ final class FunctionService: @unchecked Sendable {
         let now = ContinuousClock.now
         guard now - environment.peakReadAt > .milliseconds(20) else { return }
         environment.peakReadAt = now
-        environment.peakResidentBytes = max(environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0)
+        environment.peakResidentBytes = max(
+            environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0)
     }
 
     /// Answers a queued (never dispatched) invocation.
@@ -163,8 +180,12 @@ final class FunctionService: @unchecked Sendable {
         let message = "\(timestamp) \(requestID) Task timed out after \(Self.seconds(definition.timeout)) seconds"
         statistics.record(timeout: ())
         if let id = pending.environmentID, let environment = environments[id] { stop(environment) }
-        complete(pending, with: .functionError(type: "Sandbox.Timedout", document: Self.errorDocument(
-            type: "Sandbox.Timedout", message: message)), status: "timeout")
+        complete(
+            pending,
+            with: .functionError(
+                type: "Sandbox.Timedout",
+                document: Self.errorDocument(
+                    type: "Sandbox.Timedout", message: message)), status: "timeout")
     }
 
     // MARK: - Logs

@@ -12,45 +12,61 @@ import NIOHTTP1
 enum FunctionURL {
     static let preludeContentType = "application/vnd.awslambda.http-integration-response"
 
-    static func relay(_ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator, responder: HTTPResponder) {
+    static func relay(
+        _ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator, responder: HTTPResponder
+    ) {
         guard let service else { return responder.send(ServiceError.notFound(emulator.arn(for: name)).reply) }
-        guard !message.isOversize else { return responder.send(ServiceError.tooLarge(message.receivedBytes, limit: FunctionService.maximumRequestBytes).reply) }
+        guard !message.isOversize else {
+            return responder.send(
+                ServiceError.tooLarge(message.receivedBytes, limit: FunctionService.maximumRequestBytes).reply)
+        }
         let event = payload(message, prefix: "/url/\(name)", service: service)
-        let invocation = InvocationRequest(payload: event.jsonBytes, clientContext: nil, traceID: message.header("X-Amzn-Trace-Id"),
-                                           tenantID: nil, wantsLogTail: false)
+        let invocation = InvocationRequest(
+            payload: event.jsonBytes, clientContext: nil, traceID: message.header("X-Amzn-Trace-Id"),
+            tenantID: nil, wantsLogTail: false)
         var opened = false
-        var preludeBuffer: [UInt8]? = nil   // non-nil while the prelude is still being read
+        var preludeBuffer: [UInt8]? = nil  // non-nil while the prelude is still being read
         func open(status: HTTPResponseStatus, headers: HTTPHeaders) {
             opened = true
             responder.sendHead(status: status, headers: headers)
         }
-        let observer = StreamObserver(start: { contentType in
-            if contentType == preludeContentType {
-                preludeBuffer = []
-            } else {
-                open(status: .ok, headers: ["Content-Type": contentType ?? "application/octet-stream"])
-            }
-        }, chunk: { bytes in
-            guard var buffer = preludeBuffer else { return responder.sendChunk(ByteBuffer(bytes: bytes)) }
-            buffer += bytes
-            let delimiter = [UInt8](repeating: 0, count: 8)
-            guard let end = buffer.firstRange(of: delimiter) else { preludeBuffer = buffer; return }
-            preludeBuffer = nil
-            let prelude = (try? JSONValue(parsing: Array(buffer[..<end.lowerBound]))) ?? .object([:])
-            var headers = HTTPHeaders()
-            for (key, value) in prelude["headers"]?.object ?? [:] { if let text = value.string { headers.add(name: key, value: text) } }
-            for cookie in prelude["cookies"]?.array ?? [] { if let text = cookie.string { headers.add(name: "Set-Cookie", value: text) } }
-            open(status: HTTPResponseStatus(statusCode: prelude["statusCode"]?.integer ?? 200), headers: headers)
-            let rest = Array(buffer[end.upperBound...])
-            if !rest.isEmpty { responder.sendChunk(ByteBuffer(bytes: rest)) }
-        })
+        let observer = StreamObserver(
+            start: { contentType in
+                if contentType == preludeContentType {
+                    preludeBuffer = []
+                } else {
+                    open(status: .ok, headers: ["Content-Type": contentType ?? "application/octet-stream"])
+                }
+            },
+            chunk: { bytes in
+                guard var buffer = preludeBuffer else { return responder.sendChunk(ByteBuffer(bytes: bytes)) }
+                buffer += bytes
+                let delimiter = [UInt8](repeating: 0, count: 8)
+                guard let end = buffer.firstRange(of: delimiter) else {
+                    preludeBuffer = buffer
+                    return
+                }
+                preludeBuffer = nil
+                let prelude = (try? JSONValue(parsing: Array(buffer[..<end.lowerBound]))) ?? .object([:])
+                var headers = HTTPHeaders()
+                for (key, value) in prelude["headers"]?.object ?? [:] {
+                    if let text = value.string { headers.add(name: key, value: text) }
+                }
+                for cookie in prelude["cookies"]?.array ?? [] {
+                    if let text = cookie.string { headers.add(name: "Set-Cookie", value: text) }
+                }
+                open(status: HTTPResponseStatus(statusCode: prelude["statusCode"]?.integer ?? 200), headers: headers)
+                let rest = Array(buffer[end.upperBound...])
+                if !rest.isEmpty { responder.sendChunk(ByteBuffer(bytes: rest)) }
+            })
         service.invoke(invocation, observer: observer) { outcome in
             if opened { return responder.sendEnd() }
             switch outcome.result {
             case .response(let body):
                 responder.send(buffered(body))
             case .functionError:
-                responder.send(HTTPReply(status: .badGateway, json: Array(#"{"Message":"Internal Server Error"}"#.utf8)))
+                responder.send(
+                    HTTPReply(status: .badGateway, json: Array(#"{"Message":"Internal Server Error"}"#.utf8)))
             case .serviceError(let error):
                 responder.send(error.reply)
             }
@@ -71,10 +87,13 @@ enum FunctionURL {
             "version": .string("2.0"), "routeKey": .string("$default"), "rawPath": .string(path),
             "rawQueryString": .string(parts.count > 1 ? String(parts[1]) : ""), "headers": .object(headers),
             "requestContext": .object([
-                "http": .object(["method": .string(message.head.method.rawValue), "path": .string(path),
-                                 "protocol": .string("HTTP/1.1"), "sourceIp": .string("127.0.0.1"),
-                                 "userAgent": .string(message.header("User-Agent") ?? "")]),
-                "requestId": .string(UUID().uuidString.lowercased()), "routeKey": .string("$default"), "stage": .string("$default"),
+                "http": .object([
+                    "method": .string(message.head.method.rawValue), "path": .string(path),
+                    "protocol": .string("HTTP/1.1"), "sourceIp": .string("127.0.0.1"),
+                    "userAgent": .string(message.header("User-Agent") ?? ""),
+                ]),
+                "requestId": .string(UUID().uuidString.lowercased()), "routeKey": .string("$default"),
+                "stage": .string("$default"),
                 "timeEpoch": .number((Date().timeIntervalSince1970 * 1000).rounded()),
             ]),
             "body": .string(text ?? Data(body).base64EncodedString()), "isBase64Encoded": .bool(text == nil),
@@ -87,10 +106,16 @@ enum FunctionURL {
             return HTTPReply(status: .ok, json: body)
         }
         var headers = HTTPHeaders()
-        for (key, value) in document["headers"]?.object ?? [:] { if let text = value.string { headers.add(name: key, value: text) } }
-        for cookie in document["cookies"]?.array ?? [] { if let text = cookie.string { headers.add(name: "Set-Cookie", value: text) } }
+        for (key, value) in document["headers"]?.object ?? [:] {
+            if let text = value.string { headers.add(name: key, value: text) }
+        }
+        for cookie in document["cookies"]?.array ?? [] {
+            if let text = cookie.string { headers.add(name: "Set-Cookie", value: text) }
+        }
         let text = document["body"]?.string ?? ""
-        let bytes = document["isBase64Encoded"]?.bool == true ? Array(Data(base64Encoded: text) ?? Data()) : Array(text.utf8)
-        return HTTPReply(status: HTTPResponseStatus(statusCode: status), headers: headers, body: ByteBuffer(bytes: bytes))
+        let bytes =
+            document["isBase64Encoded"]?.bool == true ? Array(Data(base64Encoded: text) ?? Data()) : Array(text.utf8)
+        return HTTPReply(
+            status: HTTPResponseStatus(statusCode: status), headers: headers, body: ByteBuffer(bytes: bytes))
     }
 }

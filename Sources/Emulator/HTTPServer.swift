@@ -146,8 +146,11 @@ private final class HTTPRequestHandler: ChannelInboundHandler {
         self.context = context
     }
 
-    init(limit: @escaping @Sendable (HTTPRequestHead) -> Int, route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void,
-         streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)?) {
+    init(
+        limit: @escaping @Sendable (HTTPRequestHead) -> Int,
+        route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void,
+        streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)?
+    ) {
         self.limit = limit
         self.route = route
         self.streamer = streamer
@@ -229,10 +232,12 @@ private final class HTTPRequestHandler: ChannelInboundHandler {
 
 /// A plain HTTP/1.1 server bound to one event loop, so whatever `route` touches stays on that loop.
 enum HTTPServer {
-    static func bind(on loop: any EventLoop, host: String, port: Int,
-                     limit: @escaping @Sendable (HTTPRequestHead) -> Int,
-                     route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void,
-                     streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)? = nil) -> EventLoopFuture<any Channel> {
+    static func bind(
+        on loop: any EventLoop, host: String, port: Int,
+        limit: @escaping @Sendable (HTTPRequestHead) -> Int,
+        route: @escaping @Sendable (HTTPMessage, HTTPResponder) -> Void,
+        streamer: (@Sendable (HTTPRequestHead) -> (any StreamingRequestBody)?)? = nil
+    ) -> EventLoopFuture<any Channel> {
         ServerBootstrap(group: loop)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -241,7 +246,8 @@ enum HTTPServer {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withPipeliningAssistance: false, withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(HTTPRequestHandler(limit: limit, route: route, streamer: streamer))
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPRequestHandler(limit: limit, route: route, streamer: streamer))
                 }
             }
             .bind(host: host, port: port)

@@ -1,3 +1,4 @@
+import FlintSystem
 import Foundation
 
 /// Request ids and X-Ray trace ids, from a SplitMix64 stream seeded once from the system generator.
@@ -5,20 +6,14 @@ import Foundation
 /// They must be unique and well-shaped, not unpredictable; drawing each hex digit from the system generator cost
 /// dozens of `getrandom` calls per invocation. Confined to the emulator's event loop, like its owner.
 struct Identifiers {
-    private var state: UInt64
+    private var stream: SplitMix64
 
     init() {
         var system = SystemRandomNumberGenerator()
-        state = system.next()
+        stream = SplitMix64(seed: system.next())
     }
 
-    private mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private mutating func next() -> UInt64 { stream.next() }
 
     private static let digits = Array("0123456789abcdef".utf8)
 

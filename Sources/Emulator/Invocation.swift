@@ -15,8 +15,10 @@ public struct InvocationRequest: Sendable {
     public var wantsLogTail: Bool
 
     /// Creates a request.
-    public init(payload: [UInt8], clientContext: String? = nil, traceID: String? = nil, tenantID: String? = nil,
-                wantsLogTail: Bool = false) {
+    public init(
+        payload: [UInt8], clientContext: String? = nil, traceID: String? = nil, tenantID: String? = nil,
+        wantsLogTail: Bool = false
+    ) {
         self.payload = payload
         self.clientContext = clientContext
         self.traceID = traceID

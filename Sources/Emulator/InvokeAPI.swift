@@ -1,7 +1,7 @@
+import FlintJSON
 import Foundation
 import NIOCore
 import NIOHTTP1
-import FlintJSON
 
 /// The Invoke API (`POST /2015-03-31/functions/{name}/invocations`) as Lambda answers it.
 ///
@@ -15,12 +15,17 @@ enum InvokeAPI {
             ? FunctionService.maximumAsyncRequestBytes : FunctionService.maximumRequestBytes
     }
 
-    static func invoke(_ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator,
-                       respond: @escaping (HTTPReply) -> Void) {
+    static func invoke(
+        _ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator,
+        respond: @escaping (HTTPReply) -> Void
+    ) {
         guard let service else { return respond(ServiceError.notFound(emulator.arn(for: name)).reply) }
         let type = message.header("X-Amz-Invocation-Type") ?? "RequestResponse"
         guard ["RequestResponse", "Event", "DryRun"].contains(type) else {
-            return respond(ServiceError.invalidRequest("X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not '\(type)'").reply)
+            return respond(
+                ServiceError.invalidRequest(
+                    "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun, not '\(type)'"
+                ).reply)
         }
         guard !message.isOversize else {
             return respond(ServiceError.tooLarge(message.receivedBytes, limit: limit(message.head)).reply)
@@ -29,8 +34,13 @@ enum InvokeAPI {
 
         var clientContext: String? = nil
         if let encoded = message.header("X-Amz-Client-Context"), !encoded.isEmpty {
-            guard encoded.utf8.count <= 3583, let data = Data(base64Encoded: encoded), let text = String(data: data, encoding: .utf8) else {
-                return respond(ServiceError.invalidRequest("Client context must be a valid Base64-encoded JSON object of at most 3583 bytes.").reply)
+            guard encoded.utf8.count <= 3583, let data = Data(base64Encoded: encoded),
+                let text = String(data: data, encoding: .utf8)
+            else {
+                return respond(
+                    ServiceError.invalidRequest(
+                        "Client context must be a valid Base64-encoded JSON object of at most 3583 bytes."
+                    ).reply)
             }
             clientContext = text
         }
@@ -45,7 +55,9 @@ enum InvokeAPI {
         service.invoke(invocation) { outcome in
             var headers: HTTPHeaders = ["Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"]
             if !outcome.requestID.isEmpty { headers.add(name: "X-Amzn-RequestId", value: outcome.requestID) }
-            if let tail = outcome.logTail { headers.add(name: "X-Amz-Log-Result", value: Data(tail.utf8).base64EncodedString()) }
+            if let tail = outcome.logTail {
+                headers.add(name: "X-Amz-Log-Result", value: Data(tail.utf8).base64EncodedString())
+            }
             switch outcome.result {
             case .response(let body):
                 respond(HTTPReply(status: .ok, headers: headers, body: ByteBuffer(bytes: body)))
@@ -62,13 +74,20 @@ enum InvokeAPI {
     /// answer as event-stream messages, `PayloadChunk` per part as the runtime streams it (or one for a buffered
     /// answer), then `InvokeComplete` with `ErrorCode` / `ErrorDetails` for a failure (before or mid-stream) and
     /// `LogResult` for `X-Amz-Log-Type: Tail`. Service errors before the stream starts are plain error replies.
-    static func invokeStreaming(_ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator,
-                                responder: HTTPResponder) {
+    static func invokeStreaming(
+        _ message: HTTPMessage, name: String, service: FunctionService?, emulator: Emulator,
+        responder: HTTPResponder
+    ) {
         guard let service else { return responder.send(ServiceError.notFound(emulator.arn(for: name)).reply) }
-        guard !message.isOversize else { return responder.send(ServiceError.tooLarge(message.receivedBytes, limit: limit(message.head)).reply) }
-        let invocation = InvocationRequest(payload: message.bytes, clientContext: nil, traceID: message.header("X-Amzn-Trace-Id"),
-                                           tenantID: message.header("X-Amz-Tenant-Id"), wantsLogTail: message.header("X-Amz-Log-Type") == "Tail")
-        var headers: HTTPHeaders = ["Content-Type": "application/vnd.amazon.eventstream", "X-Amz-Executed-Version": "$LATEST"]
+        guard !message.isOversize else {
+            return responder.send(ServiceError.tooLarge(message.receivedBytes, limit: limit(message.head)).reply)
+        }
+        let invocation = InvocationRequest(
+            payload: message.bytes, clientContext: nil, traceID: message.header("X-Amzn-Trace-Id"),
+            tenantID: message.header("X-Amz-Tenant-Id"), wantsLogTail: message.header("X-Amz-Log-Type") == "Tail")
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/vnd.amazon.eventstream", "X-Amz-Executed-Version": "$LATEST",
+        ]
         var opened = false
         func open() {
             guard !opened else { return }
@@ -78,7 +97,8 @@ enum InvokeAPI {
         func send(_ event: String, _ contentType: String, _ payload: [UInt8]) {
             responder.sendChunk(ByteBuffer(bytes: EventStream.event(event, contentType: contentType, payload: payload)))
         }
-        let observer = StreamObserver(start: { _ in open() }, chunk: { send("PayloadChunk", "application/octet-stream", $0) })
+        let observer = StreamObserver(
+            start: { _ in open() }, chunk: { send("PayloadChunk", "application/octet-stream", $0) })
         service.invoke(invocation, observer: observer) { outcome in
             if !outcome.requestID.isEmpty, !opened { headers.add(name: "X-Amzn-RequestId", value: outcome.requestID) }
             var complete: [String: JSONValue] = [:]
@@ -103,7 +123,9 @@ enum InvokeAPI {
     }
 
     /// Lambda's asynchronous policy: after a function error, retry, waiting `retryDelays[i]` before retry i.
-    private static func runAsync(_ invocation: InvocationRequest, on service: FunctionService, retryDelays: [Duration], attempt: Int = 0) {
+    private static func runAsync(
+        _ invocation: InvocationRequest, on service: FunctionService, retryDelays: [Duration], attempt: Int = 0
+    ) {
         service.invoke(invocation) { outcome in
             guard case .functionError = outcome.result, attempt < retryDelays.count else { return }
             service.statistics.record(asyncRetry: ())

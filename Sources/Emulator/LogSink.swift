@@ -1,3 +1,4 @@
+import FlintSystem
 import Synchronization
 
 #if canImport(Glibc)
@@ -18,15 +19,6 @@ final class LogSink: Sendable {
         guard enabled else { return }
         var bytes = Array(line.utf8)
         bytes.append(0x0A)
-        lock.withLock { _ in
-            bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(1, raw.baseAddress! + offset, raw.count - offset)
-                    if written <= 0 { if written < 0 && errno == EINTR { continue } else { return } }
-                    offset += written
-                }
-            }
-        }
+        lock.withLock { _ in FileDescriptor.writeAll(1, bytes) }
     }
 }

@@ -18,14 +18,16 @@ public struct ServiceError: Error, Sendable, Equatable {
         ServiceError(name: "ResourceNotFoundException", status: 404, message: "Function not found: \(arn)")
     }
     static func tooLarge(_ size: Int, limit: Int) -> ServiceError {
-        ServiceError(name: "RequestEntityTooLargeException", status: 413,
-                     message: "\(size) byte payload is too large for the invocation type (limit \(limit) bytes)")
+        ServiceError(
+            name: "RequestEntityTooLargeException", status: 413,
+            message: "\(size) byte payload is too large for the invocation type (limit \(limit) bytes)")
     }
     static let throttled = ServiceError(name: "TooManyRequestsException", status: 429, message: "Rate Exceeded.")
     static func invalidRequest(_ message: String) -> ServiceError {
         ServiceError(name: "InvalidRequestContentException", status: 400, message: message)
     }
-    static let shuttingDown = ServiceError(name: "ServiceException", status: 503, message: "The emulator is shutting down.")
+    static let shuttingDown = ServiceError(
+        name: "ServiceException", status: 503, message: "The emulator is shutting down.")
     static func notFoundPath(_ path: String) -> ServiceError {
         ServiceError(name: "UnknownOperationException", status: 404, message: "No such operation: \(path)")
     }
@@ -38,6 +40,7 @@ public struct ServiceError: Error, Sendable, Equatable {
             body.append(contentsOf: #","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded""#.utf8)
         }
         body.append(UInt8(ascii: "}"))
-        return HTTPReply(status: HTTPResponseStatus(statusCode: status), json: body, headers: ["X-Amzn-ErrorType": name])
+        return HTTPReply(
+            status: HTTPResponseStatus(statusCode: status), json: body, headers: ["X-Amzn-ErrorType": name])
     }
 }

@@ -29,20 +29,31 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         case let byte: throw JSONError("unexpected character '\(Self.show(byte))'", at: position)
         }
     }
 
     private mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
-        guard depth <= Self.maximumDepth else { throw JSONError("nested deeper than \(Self.maximumDepth) levels", at: position) }
+        guard depth <= Self.maximumDepth else {
+            throw JSONError("nested deeper than \(Self.maximumDepth) levels", at: position)
+        }
         position += 1
         var members: [String: JSONValue] = [:]
         skipWhitespace()
-        if peek() == UInt8(ascii: "}") { position += 1; return .object(members) }
+        if peek() == UInt8(ascii: "}") {
+            position += 1
+            return .object(members)
+        }
         while true {
             skipWhitespace()
             guard peek() == UInt8(ascii: "\"") else { throw JSONError("expected a string key in object", at: position) }
@@ -55,25 +66,34 @@ struct JSONParser {
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "}"): position += 1; return .object(members)
+            case UInt8(ascii: "}"):
+                position += 1
+                return .object(members)
             default: throw JSONError("expected ',' or '}' in object", at: position)
             }
         }
     }
 
     private mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
-        guard depth <= Self.maximumDepth else { throw JSONError("nested deeper than \(Self.maximumDepth) levels", at: position) }
+        guard depth <= Self.maximumDepth else {
+            throw JSONError("nested deeper than \(Self.maximumDepth) levels", at: position)
+        }
         position += 1
         var elements: [JSONValue] = []
         skipWhitespace()
-        if peek() == UInt8(ascii: "]") { position += 1; return .array(elements) }
+        if peek() == UInt8(ascii: "]") {
+            position += 1
+            return .array(elements)
+        }
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
             skipWhitespace()
             switch peek() {
             case UInt8(ascii: ","): position += 1
-            case UInt8(ascii: "]"): position += 1; return .array(elements)
+            case UInt8(ascii: "]"):
+                position += 1
+                return .array(elements)
             default: throw JSONError("expected ',' or ']' in array", at: position)
             }
         }
@@ -84,7 +104,8 @@ struct JSONParser {
         position += 1
         // Fast path: no escapes, so the bytes between the quotes are the string.
         var end = position
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20
+        {
             end += 1
         }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
@@ -134,7 +155,9 @@ struct JSONParser {
         case UInt8(ascii: "u"):
             var scalar = try parseHex4()
             if scalar >= 0xD800 && scalar < 0xDC00 {
-                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
+                guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                    bytes[position + 1] == UInt8(ascii: "u")
+                else {
                     throw JSONError("unpaired surrogate \\u\(String(scalar, radix: 16))", at: escapeStart)
                 }
                 position += 2
@@ -208,7 +231,8 @@ struct JSONParser {
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONError) {
         let count = literal.utf8CodeUnitCount
         guard position + count <= bytes.count,
-              memcmpEqual(UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]), literal) else {
+            memcmpEqual(UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]), literal)
+        else {
             throw JSONError("invalid literal", at: position)
         }
         position += count
@@ -226,7 +250,9 @@ struct JSONParser {
     }
 
     private static func validated(_ raw: UnsafeRawBufferPointer, at offset: Int) throws(JSONError) -> String {
-        guard let text = String(validating: raw, as: UTF8.self) else { throw JSONError("invalid UTF-8 in string", at: offset) }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw JSONError("invalid UTF-8 in string", at: offset)
+        }
         return text
     }
 

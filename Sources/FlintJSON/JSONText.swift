@@ -23,7 +23,10 @@ public enum JSONText {
     /// Appends a `Float` as a JSON number in its own shortest round-trip form (`0.1`, not the `0.10000000149` a
     /// widening to `Double` would print); NaN and infinities as `null`.
     public static func appendFloat(_ value: Float, to out: inout [UInt8]) {
-        guard value.isFinite else { out.append(contentsOf: "null".utf8); return }
+        guard value.isFinite else {
+            out.append(contentsOf: "null".utf8)
+            return
+        }
         if value == value.rounded(.towardZero), abs(value) < 1e7 {
             out.append(contentsOf: String(Int32(value)).utf8)
         } else {
@@ -34,7 +37,10 @@ public enum JSONText {
     /// Appends `value` as a JSON number: integers without a fraction, others in Swift's shortest round-trip form;
     /// NaN and infinities, which JSON cannot express, as `null`.
     public static func appendNumber(_ value: Double, to out: inout [UInt8]) {
-        guard value.isFinite else { out.append(contentsOf: "null".utf8); return }
+        guard value.isFinite else {
+            out.append(contentsOf: "null".utf8)
+            return
+        }
         if value.rounded(.towardZero) == value, abs(value) < 1e15 {
             out.append(contentsOf: String(Int64(value)).utf8)
         } else {

@@ -36,7 +36,8 @@ public enum JSONValue: Equatable, Sendable {
     /// The number as an `Int`, when this is a number with no fractional part that fits.
     public var integer: Int? {
         guard case .number(let value) = self, value.rounded(.towardZero) == value,
-              value >= -9_007_199_254_740_992, value <= 9_007_199_254_740_992 else { return nil }
+            value >= -9_007_199_254_740_992, value <= 9_007_199_254_740_992
+        else { return nil }
         return Int(value)
     }
 

@@ -25,11 +25,16 @@ public struct BertConfiguration: Sendable, Equatable {
         let modelType = json["model_type"]?.string ?? ""
         let architectures = json["architectures"]?.array?.compactMap(\.string) ?? []
         guard modelType == "bert" || architectures.contains(where: { $0.hasPrefix("Bert") }) else {
-            let named = architectures.isEmpty ? "model_type '\(modelType)'" : "architecture \(architectures.joined(separator: ", ")) (model_type '\(modelType)')"
+            let named =
+                architectures.isEmpty
+                ? "model_type '\(modelType)'"
+                : "architecture \(architectures.joined(separator: ", ")) (model_type '\(modelType)')"
             throw ModelFileError("config.json: unsupported \(named): Flint supports BERT (BertModel) checkpoints only")
         }
         func integer(_ key: String) throws(ModelFileError) -> Int {
-            guard let value = json[key]?.integer, value > 0 else { throw ModelFileError("config.json: \(key) is missing or not a positive integer") }
+            guard let value = json[key]?.integer, value > 0 else {
+                throw ModelFileError("config.json: \(key) is missing or not a positive integer")
+            }
             return value
         }
         hiddenSize = try integer("hidden_size")
@@ -41,11 +46,13 @@ public struct BertConfiguration: Sendable, Equatable {
         typeVocabSize = json["type_vocab_size"]?.integer ?? 2
         layerNormEps = json["layer_norm_eps"]?.number ?? 1e-12
         guard hiddenSize % heads == 0 else {
-            throw ModelFileError("config.json: hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(heads)")
+            throw ModelFileError(
+                "config.json: hidden_size \(hiddenSize) is not a multiple of num_attention_heads \(heads)")
         }
         let activation = json["hidden_act"]?.string ?? "gelu"
         guard activation == "gelu" else {
-            throw ModelFileError("config.json: unsupported hidden_act '\(activation)': Flint implements the exact (erf) 'gelu' only")
+            throw ModelFileError(
+                "config.json: unsupported hidden_act '\(activation)': Flint implements the exact (erf) 'gelu' only")
         }
         let positions = json["position_embedding_type"]?.string ?? "absolute"
         guard positions == "absolute" else {

@@ -44,15 +44,19 @@ struct Checkpoint {
         weights = try SafeTensors(bytes: weightBytes)
         let tokens = Vocabulary.lines(vocabularyText)
         guard tokens.count == configuration.vocabSize else {
-            throw ModelFileError("vocab.txt has \(tokens.count) tokens but config.json says vocab_size \(configuration.vocabSize)")
+            throw ModelFileError(
+                "vocab.txt has \(tokens.count) tokens but config.json says vocab_size \(configuration.vocabSize)")
         }
         vocabulary = Vocabulary(tokens: tokens)
         let pooling = try json("1_Pooling/config.json", required: false)
-        self.pooling = pooling?["pooling_mode_cls_token"]?.bool == true ? "cls" : pooling?["pooling_mode_max_tokens"]?.bool == true ? "max" : "mean"
+        self.pooling =
+            pooling?["pooling_mode_cls_token"]?.bool == true
+            ? "cls" : pooling?["pooling_mode_max_tokens"]?.bool == true ? "max" : "mean"
         let modules = try json("modules.json", required: false)?.array ?? []
         normalize = modules.contains { $0["type"]?.string?.hasSuffix("Normalize") == true }
         let sentenceConfig = try json("sentence_bert_config.json", required: false)
-        maxSequenceLength = min(sentenceConfig?["max_seq_length"]?.integer ?? configuration.maxPositions, configuration.maxPositions)
+        maxSequenceLength = min(
+            sentenceConfig?["max_seq_length"]?.integer ?? configuration.maxPositions, configuration.maxPositions)
         tokenizerConfiguration = try json("tokenizer_config.json", required: false) ?? .object([:])
         lowercase = tokenizerConfiguration["do_lower_case"]?.bool ?? true
         prefix = weights.entries["bert.embeddings.word_embeddings.weight"] != nil ? "bert." : ""
@@ -74,12 +78,17 @@ struct Checkpoint {
     func floats(_ tensor: Quantizer.ExpectedTensor) throws(ModelFileError) -> (values: [Float], shape: [Int]) {
         let name = tensor.name
         // Old TensorFlow-converted checkpoints name LayerNorm parameters gamma and beta.
-        let candidates = [prefix + name, prefix + name.replacingSuffix(".weight", with: ".gamma"), prefix + name.replacingSuffix(".bias", with: ".beta")]
-        guard let source = candidates.first(where: { weights.entries[$0] != nil }), let entry = weights.entries[source] else {
+        let candidates = [
+            prefix + name, prefix + name.replacingSuffix(".weight", with: ".gamma"),
+            prefix + name.replacingSuffix(".bias", with: ".beta"),
+        ]
+        guard let source = candidates.first(where: { weights.entries[$0] != nil }), let entry = weights.entries[source]
+        else {
             throw ModelFileError("model.safetensors: tensor \(prefix + name) is missing")
         }
         guard entry.shape == tensor.shape else {
-            throw ModelFileError("model.safetensors: tensor \(source) has shape \(entry.shape), expected \(tensor.shape)")
+            throw ModelFileError(
+                "model.safetensors: tensor \(source) has shape \(entry.shape), expected \(tensor.shape)")
         }
         let values = try weights.floats(source)
         if let bad = values.firstIndex(where: { !$0.isFinite }) {

@@ -20,9 +20,14 @@ public enum FileBytes {
         var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
         var offset = 0
         while offset < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            let count = bytes.withUnsafeMutableBytes {
+                Glibc.read(descriptor, $0.baseAddress! + offset, $0.count - offset)
+            }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { throw ModelFileError("cannot read \(path): \(count == 0 ? "unexpected end" : String(cString: strerror(errno)))") }
+            guard count > 0 else {
+                throw ModelFileError(
+                    "cannot read \(path): \(count == 0 ? "unexpected end" : String(cString: strerror(errno)))")
+            }
             offset += count
         }
         return bytes

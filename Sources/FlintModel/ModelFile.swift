@@ -38,10 +38,13 @@ public final class ModelFile: @unchecked Sendable {
         guard descriptor >= 0 else { throw ModelFileError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else { throw ModelFileError("cannot stat \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(descriptor, &status) == 0 else {
+            throw ModelFileError("cannot stat \(path): \(String(cString: strerror(errno)))")
+        }
         let size = Int(status.st_size)
         guard size >= ModelFormat.headerSize else {
-            throw ModelFileError("\(path) is not a Flint model: \(size) bytes is shorter than the \(ModelFormat.headerSize)-byte header")
+            throw ModelFileError(
+                "\(path) is not a Flint model: \(size) bytes is shorter than the \(ModelFormat.headerSize)-byte header")
         }
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
             throw ModelFileError("cannot map \(path): \(String(cString: strerror(errno)))")
@@ -61,21 +64,28 @@ public final class ModelFile: @unchecked Sendable {
     /// Validates a model held in memory (a copy is kept, 64-byte aligned): for tests and fuzzing.
     public convenience init(bytes: [UInt8], verifyChecksum: Bool = false) throws(ModelFileError) {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 64)
-        bytes.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage), byteCount: bytes.count) }
+        bytes.withUnsafeBytes {
+            storage.copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage), byteCount: bytes.count)
+        }
         do {
-            try self.init(base: UnsafeRawPointer(storage), size: bytes.count, verifyChecksum: verifyChecksum) { storage.deallocate() }
+            try self.init(base: UnsafeRawPointer(storage), size: bytes.count, verifyChecksum: verifyChecksum) {
+                storage.deallocate()
+            }
         } catch {
             storage.deallocate()
             throw error
         }
     }
 
-    private init(base: UnsafeRawPointer, size: Int, verifyChecksum: Bool, release: @escaping () -> Void) throws(ModelFileError) {
+    private init(
+        base: UnsafeRawPointer, size: Int, verifyChecksum: Bool, release: @escaping () -> Void
+    ) throws(ModelFileError) {
         let file = FileReader(bytes: UnsafeRawBufferPointer(start: base, count: size))
         try file.checkHeader()
         let sections = try file.sections()
         guard ModelFormat.indexChecksum(file.bytes) == file.u64(24) else {
-            throw ModelFileError("index checksum mismatch: the header, section table, metadata or tensor table is corrupt")
+            throw ModelFileError(
+                "index checksum mismatch: the header, section table, metadata or tensor table is corrupt")
         }
         if verifyChecksum {
             var sha = SHA256()
@@ -106,7 +116,9 @@ public final class ModelFile: @unchecked Sendable {
     private struct FileReader {
         let bytes: UnsafeRawBufferPointer
 
-        func u32(_ offset: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian) }
+        func u32(_ offset: Int) -> Int {
+            Int(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
+        }
         func u64(_ offset: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian }
 
         /// Magic, version and the size the header records.
@@ -117,17 +129,21 @@ public final class ModelFile: @unchecked Sendable {
             let version = u32(8)
             guard version == Int(ModelFormat.version) else {
                 let again = version < Int(ModelFormat.version) ? "; make it again with flint quantize" : ""
-                throw ModelFileError("format version \(version) is not supported (this build reads version \(ModelFormat.version))\(again)")
+                throw ModelFileError(
+                    "format version \(version) is not supported (this build reads version \(ModelFormat.version))\(again)"
+                )
             }
             guard u64(16) == UInt64(bytes.count) else {
-                throw ModelFileError("header says \(u64(16)) bytes but the file has \(bytes.count) (truncated or extended)")
+                throw ModelFileError(
+                    "header says \(u64(16)) bytes but the file has \(bytes.count) (truncated or extended)")
             }
         }
 
         /// The section table: every kind once, each section aligned and inside the file.
         func sections() throws(ModelFileError) -> [ModelFormat.SectionKind: Range<Int>] {
             let count = u32(12)
-            guard count >= 4, count <= 64, ModelFormat.headerSize + ModelFormat.sectionEntrySize * count <= bytes.count else {
+            guard count >= 4, count <= 64, ModelFormat.headerSize + ModelFormat.sectionEntrySize * count <= bytes.count
+            else {
                 throw ModelFileError("section count \(count) does not fit the file")
             }
             var sections: [ModelFormat.SectionKind: Range<Int>] = [:]
@@ -137,8 +153,11 @@ public final class ModelFile: @unchecked Sendable {
                 guard let kind = ModelFormat.SectionKind(rawValue: UInt32(u32(entry))) else {
                     throw ModelFileError("section \(index) has unknown kind \(u32(entry))")
                 }
-                guard offset % UInt64(ModelFormat.alignment) == 0, offset <= UInt64(bytes.count), length <= UInt64(bytes.count) - offset else {
-                    throw ModelFileError("\(kind) section (offset \(offset), length \(length)) lies outside the file or is misaligned")
+                guard offset % UInt64(ModelFormat.alignment) == 0, offset <= UInt64(bytes.count),
+                    length <= UInt64(bytes.count) - offset
+                else {
+                    throw ModelFileError(
+                        "\(kind) section (offset \(offset), length \(length)) lies outside the file or is misaligned")
                 }
                 guard sections[kind] == nil else { throw ModelFileError("\(kind) section appears twice") }
                 sections[kind] = Int(offset)..<Int(offset + length)
@@ -150,7 +169,9 @@ public final class ModelFile: @unchecked Sendable {
         }
 
         /// The tensor table: each entry's name, dtype, shape, data and scales checked against the data section.
-        func tensorTable(_ table: Range<Int>, data: Range<Int>) throws(ModelFileError) -> ([String: TensorInfo], [String]) {
+        func tensorTable(
+            _ table: Range<Int>, data: Range<Int>
+        ) throws(ModelFileError) -> ([String: TensorInfo], [String]) {
             guard table.count >= 8 else { throw ModelFileError("tensor table is shorter than its 8-byte header") }
             let count = u32(table.lowerBound)
             let entriesEnd = table.lowerBound + 8 + count * ModelFormat.tensorEntrySize
@@ -160,8 +181,9 @@ public final class ModelFile: @unchecked Sendable {
             var tensors: [String: TensorInfo] = [:]
             var names: [String] = []
             for index in 0..<count {
-                let tensor = try entry(at: table.lowerBound + 8 + index * ModelFormat.tensorEntrySize, index: index,
-                                       names: entriesEnd..<table.upperBound, data: data)
+                let tensor = try entry(
+                    at: table.lowerBound + 8 + index * ModelFormat.tensorEntrySize, index: index,
+                    names: entriesEnd..<table.upperBound, data: data)
                 guard tensors[tensor.name] == nil else { throw ModelFileError("tensor \(tensor.name) appears twice") }
                 tensors[tensor.name] = tensor
                 names.append(tensor.name)
@@ -170,10 +192,13 @@ public final class ModelFile: @unchecked Sendable {
         }
 
         /// One tensor-table entry.
-        private func entry(at entry: Int, index: Int, names: Range<Int>, data: Range<Int>) throws(ModelFileError) -> TensorInfo {
+        private func entry(
+            at entry: Int, index: Int, names: Range<Int>, data: Range<Int>
+        ) throws(ModelFileError) -> TensorInfo {
             let nameOffset = u32(entry), nameLength = u32(entry + 4)
             guard nameLength > 0, nameLength <= 512, nameOffset <= names.count - nameLength else {
-                throw ModelFileError("tensor \(index): name (offset \(nameOffset), length \(nameLength)) lies outside the table")
+                throw ModelFileError(
+                    "tensor \(index): name (offset \(nameOffset), length \(nameLength)) lies outside the table")
             }
             let start = names.lowerBound + nameOffset
             guard let name = String(validating: bytes[start..<(start + nameLength)], as: UTF8.self) else {
@@ -188,35 +213,49 @@ public final class ModelFile: @unchecked Sendable {
             var elements = 1
             for dimension in 0..<4 {
                 let value = u64(entry + 16 + 8 * dimension)
-                guard value >= 1, value <= 1 << 32 else { throw ModelFileError("tensor \(name): dimension \(dimension) is \(value)") }
+                guard value >= 1, value <= 1 << 32 else {
+                    throw ModelFileError("tensor \(name): dimension \(dimension) is \(value)")
+                }
                 if dimension < rank {
                     shape.append(Int(value))
                     let (product, overflow) = elements.multipliedReportingOverflow(by: Int(value))
-                    guard !overflow, product <= 1 << 34 else { throw ModelFileError("tensor \(name): element count overflows") }
+                    guard !overflow, product <= 1 << 34 else {
+                        throw ModelFileError("tensor \(name): element count overflows")
+                    }
                     elements = product
                 }
             }
-            let dataStart = u64(entry + 48), dataLength = u64(entry + 56), scaleStart = u64(entry + 64), scaleCount = u64(entry + 72)
+            let dataStart = u64(entry + 48), dataLength = u64(entry + 56), scaleStart = u64(entry + 64),
+                scaleCount = u64(entry + 72)
             guard dataLength == UInt64(elements * type.size) else {
                 throw ModelFileError("tensor \(name): \(dataLength) data bytes for \(elements) \(type.name) elements")
             }
-            guard dataStart % UInt64(ModelFormat.alignment) == 0, dataStart <= UInt64(data.count), dataLength <= UInt64(data.count) - dataStart else {
-                throw ModelFileError("tensor \(name): data (offset \(dataStart), length \(dataLength)) lies outside the data section")
+            guard dataStart % UInt64(ModelFormat.alignment) == 0, dataStart <= UInt64(data.count),
+                dataLength <= UInt64(data.count) - dataStart
+            else {
+                throw ModelFileError(
+                    "tensor \(name): data (offset \(dataStart), length \(dataLength)) lies outside the data section")
             }
             if type == .int8Packed {
                 guard rank == 2, shape[0] % 8 == 0, shape[1] % 4 == 0 else {
-                    throw ModelFileError("tensor \(name): packed int8 needs 2 dimensions, rows a multiple of 8 and columns of 4, not \(shape)")
+                    throw ModelFileError(
+                        "tensor \(name): packed int8 needs 2 dimensions, rows a multiple of 8 and columns of 4, not \(shape)"
+                    )
                 }
             }
             let expectedScales = type.isQuantized ? elements / shape[rank - 1] : 0
             guard scaleCount == UInt64(expectedScales) else {
                 throw ModelFileError("tensor \(name): \(scaleCount) scales for \(expectedScales) rows")
             }
-            guard scaleStart % 4 == 0, scaleStart <= UInt64(data.count), scaleCount * 4 <= UInt64(data.count) - scaleStart else {
-                throw ModelFileError("tensor \(name): scales (offset \(scaleStart), count \(scaleCount)) lie outside the data section")
+            guard scaleStart % 4 == 0, scaleStart <= UInt64(data.count),
+                scaleCount * 4 <= UInt64(data.count) - scaleStart
+            else {
+                throw ModelFileError(
+                    "tensor \(name): scales (offset \(scaleStart), count \(scaleCount)) lie outside the data section")
             }
-            return TensorInfo(name: name, dataType: type, shape: shape, dataOffset: Int(dataStart), dataLength: Int(dataLength),
-                              scaleOffset: Int(scaleStart), scaleCount: Int(scaleCount))
+            return TensorInfo(
+                name: name, dataType: type, shape: shape, dataOffset: Int(dataStart), dataLength: Int(dataLength),
+                scaleOffset: Int(scaleStart), scaleCount: Int(scaleCount))
         }
     }
 
@@ -239,7 +278,8 @@ public final class ModelFile: @unchecked Sendable {
         if let tokens = settings["specialTokens"]?.array?.compactMap(\.string) { configuration.specialTokens = tokens }
         do {
             let bytes = UnsafeRawBufferPointer(start: base + tokenizerRange.lowerBound, count: tokenizerRange.count)
-            let (vocabulary, tables) = try TokenizerAssets.load(bytes, owner: self, continuationPrefix: Array(configuration.continuationPrefix.utf8))
+            let (vocabulary, tables) = try TokenizerAssets.load(
+                bytes, owner: self, continuationPrefix: Array(configuration.continuationPrefix.utf8))
             return try WordPieceTokenizer(vocabulary: vocabulary, configuration: configuration, tables: tables)
         } catch {
             throw ModelFileError("tokenizer: \(error.message)")
@@ -249,25 +289,33 @@ public final class ModelFile: @unchecked Sendable {
     /// The f32 data of a float tensor.
     public func floats(_ name: String) -> UnsafeBufferPointer<Float>? {
         guard let tensor = tensors[name], tensor.dataType == .float32 else { return nil }
-        return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Float.self), count: tensor.elementCount)
+        return UnsafeBufferPointer(
+            start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Float.self),
+            count: tensor.elementCount)
     }
 
     /// The int8 data of a quantized tensor stored row-major (nil for f32 and packed tensors).
     public func int8(_ name: String) -> UnsafeBufferPointer<Int8>? {
         guard let tensor = tensors[name], tensor.dataType == .int8 else { return nil }
-        return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self), count: tensor.elementCount)
+        return UnsafeBufferPointer(
+            start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self),
+            count: tensor.elementCount)
     }
 
     /// The int8 data of a tensor stored in the kernels' packed layout (nil for others).
     public func packedInt8(_ name: String) -> UnsafeBufferPointer<Int8>? {
         guard let tensor = tensors[name], tensor.dataType == .int8Packed else { return nil }
-        return UnsafeBufferPointer(start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self), count: tensor.elementCount)
+        return UnsafeBufferPointer(
+            start: (base + dataOffset + tensor.dataOffset).assumingMemoryBound(to: Int8.self),
+            count: tensor.elementCount)
     }
 
     /// The per-row scales of a quantized tensor (row-major or packed).
     public func scales(_ name: String) -> UnsafeBufferPointer<Float>? {
         guard let tensor = tensors[name], tensor.dataType.isQuantized else { return nil }
-        return UnsafeBufferPointer(start: (base + dataOffset + tensor.scaleOffset).assumingMemoryBound(to: Float.self), count: tensor.scaleCount)
+        return UnsafeBufferPointer(
+            start: (base + dataOffset + tensor.scaleOffset).assumingMemoryBound(to: Float.self),
+            count: tensor.scaleCount)
     }
 
     /// Any tensor as f32 (int8 rows multiplied by their scales): for reference paths and tests, not the hot path.

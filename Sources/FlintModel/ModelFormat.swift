@@ -18,7 +18,10 @@ public enum ModelFormat {
 
     /// The sections, each once.
     enum SectionKind: UInt32, CaseIterable {
-        case metadata = 1, tokenizer = 2, tensorTable = 3, tensorData = 4
+        case metadata = 1
+        case tokenizer = 2
+        case tensorTable = 3
+        case tensorData = 4
     }
 
     /// FNV-1a 64 of bytes 0–23, the section table, and the metadata and tensor-table sections (the parts a reader

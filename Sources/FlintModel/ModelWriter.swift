@@ -1,11 +1,10 @@
 import FlintJSON
+import FlintSystem
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// A tensor to store: raw little-endian data (f32 or int8) and, for int8, one f32 scale per row.
@@ -48,7 +47,9 @@ public enum ModelWriter {
             data.append(contentsOf: tensor.data)
             align(&data)
             let scaleOffset = data.count
-            for scale in tensor.scales { withUnsafeBytes(of: scale.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            for scale in tensor.scales {
+                withUnsafeBytes(of: scale.bitPattern.littleEndian) { data.append(contentsOf: $0) }
+            }
             var dims = tensor.shape
             while dims.count < 4 { dims.append(1) }
             appendInteger(UInt32(names.count), to: &entries)
@@ -107,16 +108,11 @@ public enum ModelWriter {
     public static func write(_ bytes: [UInt8], to path: String) throws(ModelFileError) {
         let temporary = path + ".tmp-\(getpid())"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard descriptor >= 0 else { throw ModelFileError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var offset = 0
-        let failure: String? = bytes.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let written = Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 { if errno == EINTR { continue }; return String(cString: strerror(errno)) }
-                offset += written
-            }
-            return fsync(descriptor) == 0 ? nil : String(cString: strerror(errno))
+        guard descriptor >= 0 else {
+            throw ModelFileError("cannot create \(temporary): \(String(cString: strerror(errno)))")
         }
+        var failure = FileDescriptor.writeAll(descriptor, bytes).map { String(cString: strerror($0)) }
+        if failure == nil && fsync(descriptor) != 0 { failure = String(cString: strerror(errno)) }
         close(descriptor)
         if let failure {
             unlink(temporary)

@@ -17,7 +17,9 @@ public enum PackedLayout {
     public static func pack(_ bytes: [UInt8], rows: Int, columns: Int) -> [UInt8] {
         var packed = [UInt8](repeating: 0, count: bytes.count)
         for row in 0..<rows {
-            for column in 0..<columns { packed[index(row: row, column: column, columns: columns)] = bytes[row * columns + column] }
+            for column in 0..<columns {
+                packed[index(row: row, column: column, columns: columns)] = bytes[row * columns + column]
+            }
         }
         return packed
     }

@@ -39,9 +39,11 @@ public enum Quantizer {
     /// merged into the metadata object (the CLI adds `referenceProfile` this way); it cannot replace a key the
     /// quantizer writes. Word-embedding rows are quantized onto ±`wordEmbeddingLevels` (1…127; see
     /// ``defaultWordEmbeddingLevels``); every other int8 tensor onto ±127.
-    public static func quantize(directory: String, modelName: String, float32: Bool = false,
-                                wordEmbeddingLevels: Int = defaultWordEmbeddingLevels,
-                                extraMetadata: [String: JSONValue] = [:]) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
+    public static func quantize(
+        directory: String, modelName: String, float32: Bool = false,
+        wordEmbeddingLevels: Int = defaultWordEmbeddingLevels,
+        extraMetadata: [String: JSONValue] = [:]
+    ) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
         guard (1...127).contains(wordEmbeddingLevels) else {
             throw ModelFileError("word-embedding levels must be within 1…127, not \(wordEmbeddingLevels)")
         }
@@ -53,13 +55,16 @@ public enum Quantizer {
         report.sourceBytes = source.weightBytes.count
         var payloads: [TensorPayload] = []
         for tensor in expectedTensors(source.configuration) {
-            let payload = try store(tensor, from: source, pruned: Set(pruned.map(Int.init)), float32: float32,
-                                    wordEmbeddingLevels: wordEmbeddingLevels, report: &report)
+            let payload = try store(
+                tensor, from: source, pruned: Set(pruned.map(Int.init)), float32: float32,
+                wordEmbeddingLevels: wordEmbeddingLevels, report: &report)
             payloads.append(payload)
         }
         var members = try metadata(source, modelName: modelName, float32: float32)
         if !pruned.isEmpty { members["prunedTokenIds"] = .array(pruned.map { .number(Double($0)) }) }
-        if !float32 && wordEmbeddingLevels < 127 { members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels)) }
+        if !float32 && wordEmbeddingLevels < 127 {
+            members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels))
+        }
         for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
         let assets = TokenizerAssets.serialize(vocabulary: source.vocabulary, tables: UnicodeTables.shared)
         let bytes = ModelWriter.encode(metadata: .object(members), tokenizerAssets: assets, tensors: payloads)
@@ -80,21 +85,31 @@ public enum Quantizer {
         let h = configuration.hiddenSize, i = configuration.intermediateSize
         var expected: [ExpectedTensor] = [
             .init(name: "embeddings.word_embeddings.weight", shape: [configuration.vocabSize, h], quantized: true),
-            .init(name: "embeddings.position_embeddings.weight", shape: [configuration.maxPositions, h], quantized: true),
-            .init(name: "embeddings.token_type_embeddings.weight", shape: [configuration.typeVocabSize, h], quantized: false),
+            .init(
+                name: "embeddings.position_embeddings.weight", shape: [configuration.maxPositions, h], quantized: true),
+            .init(
+                name: "embeddings.token_type_embeddings.weight", shape: [configuration.typeVocabSize, h],
+                quantized: false),
             .init(name: "embeddings.LayerNorm.weight", shape: [h], quantized: false),
             .init(name: "embeddings.LayerNorm.bias", shape: [h], quantized: false),
         ]
         for layer in 0..<configuration.layers {
             let p = "encoder.layer.\(layer)."
             func linear(_ name: String, _ outputs: Int, _ inputs: Int) -> [ExpectedTensor] {
-                [.init(name: p + name + ".weight", shape: [outputs, inputs], quantized: true),
-                 .init(name: p + name + ".bias", shape: [outputs], quantized: false)]
+                [
+                    .init(name: p + name + ".weight", shape: [outputs, inputs], quantized: true),
+                    .init(name: p + name + ".bias", shape: [outputs], quantized: false),
+                ]
             }
             func norm(_ name: String) -> [ExpectedTensor] {
-                [.init(name: p + name + ".weight", shape: [h], quantized: false), .init(name: p + name + ".bias", shape: [h], quantized: false)]
+                [
+                    .init(name: p + name + ".weight", shape: [h], quantized: false),
+                    .init(name: p + name + ".bias", shape: [h], quantized: false),
+                ]
             }
-            expected += linear("attention.self.query", h, h) + linear("attention.self.key", h, h) + linear("attention.self.value", h, h)
+            expected +=
+                linear("attention.self.query", h, h) + linear("attention.self.key", h, h)
+                + linear("attention.self.value", h, h)
             expected += linear("attention.output.dense", h, h) + norm("attention.output.LayerNorm")
             expected += linear("intermediate.dense", i, h) + linear("output.dense", h, i) + norm("output.LayerNorm")
         }
@@ -103,8 +118,10 @@ public enum Quantizer {
 
     /// One tensor as the file stores it: read from the checkpoint and checked, its unreachable rows dropped, then
     /// quantized (linear weights in the kernels' packed layout) or kept in f32.
-    static func store(_ tensor: ExpectedTensor, from source: Checkpoint, pruned: Set<Int>, float32: Bool, wordEmbeddingLevels: Int,
-                      report: inout Report) throws(ModelFileError) -> TensorPayload {
+    static func store(
+        _ tensor: ExpectedTensor, from source: Checkpoint, pruned: Set<Int>, float32: Bool, wordEmbeddingLevels: Int,
+        report: inout Report
+    ) throws(ModelFileError) -> TensorPayload {
         let name = tensor.name
         var (values, shape) = try source.floats(tensor)
         let h = source.configuration.hiddenSize, maxSequence = source.maxSequenceLength
@@ -119,7 +136,8 @@ public enum Quantizer {
             var data: [UInt8] = []
             data.reserveCapacity(values.count * 4)
             for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-            report.tensors.append(.init(name: name, shape: shape, dataType: .float32, storedBytes: data.count, relativeError: 0))
+            report.tensors.append(
+                .init(name: name, shape: shape, dataType: .float32, storedBytes: data.count, relativeError: 0))
             return TensorPayload(name: name, dataType: .float32, shape: shape, data: data)
         }
         let levels = name == "embeddings.word_embeddings.weight" ? wordEmbeddingLevels : 127
@@ -129,18 +147,25 @@ public enum Quantizer {
         let linear = name.hasPrefix("encoder.")
         if linear {
             guard PackedLayout.fits(shape) else {
-                throw ModelFileError("model.safetensors: tensor \(name) has shape \(shape); Flint's kernels need rows a multiple of 8 and columns of 4")
+                throw ModelFileError(
+                    "model.safetensors: tensor \(name) has shape \(shape); Flint's kernels need rows a multiple of 8 and columns of 4"
+                )
             }
             data = PackedLayout.pack(data, rows: shape[0], columns: shape[1])
         }
         let type: TensorInfo.DataType = linear ? .int8Packed : .int8
-        report.tensors.append(.init(name: name, shape: shape, dataType: type, storedBytes: data.count + scales.count * 4, relativeError: error))
+        report.tensors.append(
+            .init(
+                name: name, shape: shape, dataType: type, storedBytes: data.count + scales.count * 4,
+                relativeError: error))
         return TensorPayload(name: name, dataType: type, shape: shape, data: data, scales: scales)
     }
 
     /// The metadata object: the configuration, pooling, normalisation and tokenizer settings, and where the file
     /// came from.
-    static func metadata(_ source: Checkpoint, modelName: String, float32: Bool) throws(ModelFileError) -> [String: JSONValue] {
+    static func metadata(
+        _ source: Checkpoint, modelName: String, float32: Bool
+    ) throws(ModelFileError) -> [String: JSONValue] {
         let configuration = source.configuration, tokenizerConfig = source.tokenizerConfiguration
         var tokenizer: [String: JSONValue] = [
             "lowercase": .bool(source.lowercase),
@@ -151,7 +176,9 @@ public enum Quantizer {
         ]
         if let strip = tokenizerConfig["strip_accents"]?.bool { tokenizer["stripAccents"] = .bool(strip) }
         var specials: [JSONValue] = []
-        for (key, fallback) in [("unk", "[UNK]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]"), ("mask", "[MASK]")] {
+        for (key, fallback) in [
+            ("unk", "[UNK]"), ("cls", "[CLS]"), ("sep", "[SEP]"), ("pad", "[PAD]"), ("mask", "[MASK]"),
+        ] {
             let token = tokenizerConfig["\(key)_token"]?.string ?? fallback
             guard let id = source.vocabulary.id(of: Array(token.utf8)) else {
                 if key == "mask" { continue }
@@ -165,9 +192,12 @@ public enum Quantizer {
         return [
             "architecture": .string("bert"),
             "hiddenSize": .number(Double(configuration.hiddenSize)), "layers": .number(Double(configuration.layers)),
-            "heads": .number(Double(configuration.heads)), "intermediateSize": .number(Double(configuration.intermediateSize)),
-            "maxPositions": .number(Double(configuration.maxPositions)), "vocabSize": .number(Double(configuration.vocabSize)),
-            "typeVocabSize": .number(Double(configuration.typeVocabSize)), "layerNormEps": .number(configuration.layerNormEps),
+            "heads": .number(Double(configuration.heads)),
+            "intermediateSize": .number(Double(configuration.intermediateSize)),
+            "maxPositions": .number(Double(configuration.maxPositions)),
+            "vocabSize": .number(Double(configuration.vocabSize)),
+            "typeVocabSize": .number(Double(configuration.typeVocabSize)),
+            "layerNormEps": .number(configuration.layerNormEps),
             "hiddenAct": .string("gelu"), "pooling": .string(source.pooling), "normalize": .bool(source.normalize),
             "maxSequenceLength": .number(Double(source.maxSequenceLength)), "modelName": .string(modelName),
             "quantization": .string(float32 ? "none" : "int8-symmetric-per-row"),

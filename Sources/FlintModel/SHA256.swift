@@ -26,7 +26,10 @@ public struct SHA256: Sendable {
         length &+= UInt64(bytes.count)
         var index = 0
         if !pending.isEmpty {
-            while index < bytes.count && pending.count < 64 { pending.append(bytes[index]); index += 1 }
+            while index < bytes.count && pending.count < 64 {
+                pending.append(bytes[index])
+                index += 1
+            }
             if pending.count == 64 {
                 pending.withUnsafeBytes { compress($0.baseAddress!) }
                 pending.removeAll(keepingCapacity: true)
@@ -36,7 +39,10 @@ public struct SHA256: Sendable {
             compress(bytes.baseAddress! + index)
             index += 64
         }
-        while index < bytes.count { pending.append(bytes[index]); index += 1 }
+        while index < bytes.count {
+            pending.append(bytes[index])
+            index += 1
+        }
     }
 
     /// Adds bytes.
@@ -49,12 +55,18 @@ public struct SHA256: Sendable {
         let bits = length &* 8
         var tail: [UInt8] = [0x80]
         while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift)))
+        }
         let saved = length
         update(tail)
         length = saved
         var digest: [UInt8] = []
-        for word in state { for shift in stride(from: 24, through: 0, by: -8) { digest.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) } }
+        for word in state {
+            for shift in stride(from: 24, through: 0, by: -8) {
+                digest.append(UInt8(truncatingIfNeeded: word >> UInt32(shift)))
+            }
+        }
         return digest
     }
 
@@ -74,7 +86,9 @@ public struct SHA256: Sendable {
                 let s1 = w[t - 2].rotateRight(17) ^ w[t - 2].rotateRight(19) ^ (w[t - 2] >> 10)
                 w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
             }
-            var (a, b, c, d, e, f, g, h) = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
+            var (a, b, c, d, e, f, g, h) = (
+                state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7]
+            )
             Self.k.withUnsafeBufferPointer { k in
                 for t in 0..<64 {
                     let s1 = e.rotateRight(6) ^ e.rotateRight(11) ^ e.rotateRight(25)
@@ -86,8 +100,14 @@ public struct SHA256: Sendable {
                     (h, g, f, e, d, c, b, a) = (g, f, e, d &+ temp1, c, b, a, temp1 &+ temp2)
                 }
             }
-            state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-            state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
+            state[0] &+= a
+            state[1] &+= b
+            state[2] &+= c
+            state[3] &+= d
+            state[4] &+= e
+            state[5] &+= f
+            state[6] &+= g
+            state[7] &+= h
         }
     }
 }

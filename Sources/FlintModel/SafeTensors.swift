@@ -20,7 +20,9 @@ public struct SafeTensors: Sendable {
 
     /// Parses and checks the header of a checkpoint's bytes; each failure names the tensor or field.
     public init(bytes: [UInt8]) throws(ModelFileError) {
-        guard bytes.count >= 8 else { throw ModelFileError("safetensors: file is shorter than its 8-byte header length") }
+        guard bytes.count >= 8 else {
+            throw ModelFileError("safetensors: file is shorter than its 8-byte header length")
+        }
         let headerLength = bytes.withUnsafeBytes { Int(clamping: $0.loadUnaligned(as: UInt64.self).littleEndian) }
         guard headerLength <= bytes.count - 8 else {
             throw ModelFileError("safetensors: header length \(headerLength) exceeds the file (\(bytes.count) bytes)")
@@ -36,7 +38,8 @@ public struct SafeTensors: Sendable {
         var entries: [String: Entry] = [:]
         for (name, value) in object where name != "__metadata__" {
             guard let dtype = value["dtype"]?.string, let shape = value["shape"]?.array?.compactMap(\.integer),
-                  let offsets = value["data_offsets"]?.array?.compactMap(\.integer), offsets.count == 2 else {
+                let offsets = value["data_offsets"]?.array?.compactMap(\.integer), offsets.count == 2
+            else {
                 throw ModelFileError("safetensors: tensor \(name) lacks dtype, shape or data_offsets")
             }
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= bytes.count - dataStart else {
@@ -44,9 +47,11 @@ public struct SafeTensors: Sendable {
             }
             let elements = shape.reduce(1) { $0.multipliedReportingOverflow(by: max($1, 0)).partialValue }
             if let size = Self.elementSize(dtype), elements * size != offsets[1] - offsets[0] {
-                throw ModelFileError("safetensors: tensor \(name) has \(offsets[1] - offsets[0]) bytes for \(shape) \(dtype)")
+                throw ModelFileError(
+                    "safetensors: tensor \(name) has \(offsets[1] - offsets[0]) bytes for \(shape) \(dtype)")
             }
-            entries[name] = Entry(dtype: dtype, shape: shape, range: (dataStart + offsets[0])..<(dataStart + offsets[1]))
+            entries[name] = Entry(
+                dtype: dtype, shape: shape, range: (dataStart + offsets[0])..<(dataStart + offsets[1]))
         }
         self.entries = entries
         self.bytes = bytes
@@ -68,18 +73,28 @@ public struct SafeTensors: Sendable {
         guard let entry = entries[name] else { throw ModelFileError("safetensors: no tensor \(name)") }
         let count = entry.range.count
         guard ["F32", "F16", "BF16"].contains(entry.dtype) else {
-            throw ModelFileError("safetensors: tensor \(name) has dtype \(entry.dtype); only F32, F16 and BF16 weights are supported")
+            throw ModelFileError(
+                "safetensors: tensor \(name) has dtype \(entry.dtype); only F32, F16 and BF16 weights are supported")
         }
         return bytes.withUnsafeBytes { raw -> [Float] in
             let start = entry.range.lowerBound
             switch entry.dtype {
             case "F32":
-                return (0..<(count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: start + $0 * 4, as: UInt32.self).littleEndian) }
+                return (0..<(count / 4)).map {
+                    Float(bitPattern: raw.loadUnaligned(fromByteOffset: start + $0 * 4, as: UInt32.self).littleEndian)
+                }
             case "F16":
-                return (0..<(count / 2)).map { Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: start + $0 * 2, as: UInt16.self).littleEndian)) }
+                return (0..<(count / 2)).map {
+                    Float(
+                        Float16(
+                            bitPattern: raw.loadUnaligned(fromByteOffset: start + $0 * 2, as: UInt16.self).littleEndian)
+                    )
+                }
             default:  // BF16
                 return (0..<(count / 2)).map {
-                    Float(bitPattern: UInt32(raw.loadUnaligned(fromByteOffset: start + $0 * 2, as: UInt16.self).littleEndian) << 16)
+                    Float(
+                        bitPattern: UInt32(
+                            raw.loadUnaligned(fromByteOffset: start + $0 * 2, as: UInt16.self).littleEndian) << 16)
                 }
             }
         }

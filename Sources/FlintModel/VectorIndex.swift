@@ -42,7 +42,9 @@ public struct VectorIndex: Sendable {
 
     /// Validates an index held in memory.
     public init(bytes: [UInt8]) throws(ModelFileError) {
-        func u32(_ offset: Int) -> Int { Int(bytes[offset..<(offset + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) }
+        func u32(_ offset: Int) -> Int {
+            Int(bytes[offset..<(offset + 4)].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
         func u64(_ offset: Int) -> Int {
             let value = bytes[offset..<(offset + 8)].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             return value > UInt64(Int.max) ? Int.max : Int(value)
@@ -50,19 +52,25 @@ public struct VectorIndex: Sendable {
         guard bytes.count >= Self.headerSize, Array(bytes[0..<8]) == Self.magic else {
             throw ModelFileError("not a Flint index (no FLINTIDX header)")
         }
-        guard u32(8) == 1 else { throw ModelFileError("index format version \(u32(8)) is not supported (this build reads 1)") }
+        guard u32(8) == 1 else {
+            throw ModelFileError("index format version \(u32(8)) is not supported (this build reads 1)")
+        }
         dimensions = u32(12)
         count = u64(16)
         paddedCount = u64(24)
         guard dimensions > 0, dimensions % 4 == 0, dimensions <= 65_536, count <= 1 << 31,
-              paddedCount == (count + 7) / 8 * 8 else {
-            throw ModelFileError("header: \(dimensions) dimensions, \(count) documents, \(paddedCount) rows do not fit together")
+            paddedCount == (count + 7) / 8 * 8
+        else {
+            throw ModelFileError(
+                "header: \(dimensions) dimensions, \(count) documents, \(paddedCount) rows do not fit together")
         }
         func range(_ at: Int, _ name: String, length expected: Int? = nil) throws(ModelFileError) -> Range<Int> {
             let offset = u64(at), length = u64(at + 8)
             guard offset >= Self.headerSize, offset <= bytes.count, length <= bytes.count - offset,
-                  expected.map({ $0 == length }) ?? true else {
-                throw ModelFileError("\(name) (offset \(offset), length \(length)) lies outside the file or has the wrong size")
+                expected.map({ $0 == length }) ?? true
+            else {
+                throw ModelFileError(
+                    "\(name) (offset \(offset), length \(length)) lies outside the file or has the wrong size")
             }
             return offset..<(offset + length)
         }
@@ -78,28 +86,43 @@ public struct VectorIndex: Sendable {
             Array(UnsafeRawBufferPointer(rebasing: raw[vectorRange]).bindMemory(to: Int8.self))
         }
         scales = bytes.withUnsafeBytes { raw in
-            (0..<(scaleRange.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: scaleRange.lowerBound + $0 * 4, as: UInt32.self))) }
+            (0..<(scaleRange.count / 4)).map {
+                Float(
+                    bitPattern: UInt32(
+                        littleEndian: raw.loadUnaligned(fromByteOffset: scaleRange.lowerBound + $0 * 4, as: UInt32.self)
+                    ))
+            }
         }
-        guard scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw ModelFileError("scales: a scale is negative or not finite") }
+        guard scales.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw ModelFileError("scales: a scale is negative or not finite")
+        }
         documentBytes = Array(bytes[documentRange])
         var offsets: [Int] = []
         let documents = count
         offsets.reserveCapacity(documents + 1)
         bytes.withUnsafeBytes { raw in
             for index in 0...documents {
-                let value = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offsetRange.lowerBound + index * 8, as: UInt64.self))
+                let value = UInt64(
+                    littleEndian: raw.loadUnaligned(fromByteOffset: offsetRange.lowerBound + index * 8, as: UInt64.self)
+                )
                 offsets.append(value > UInt64(Int.max) ? Int.max : Int(value))
             }
         }
-        guard offsets.first == 0, offsets.last == documentBytes.count, zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+        guard offsets.first == 0, offsets.last == documentBytes.count,
+            zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 })
+        else {
             throw ModelFileError("document offsets are not increasing from 0 to the documents' length")
         }
         documentOffsets = offsets
     }
 
     /// The bytes of an index over `vectors` (each `dimensions` long, as the model returns them) and their documents.
-    public static func encode(vectors: [[Float]], documents: [JSONValue], info: JSONValue) throws(ModelFileError) -> [UInt8] {
-        guard vectors.count == documents.count else { throw ModelFileError("\(vectors.count) vectors for \(documents.count) documents") }
+    public static func encode(
+        vectors: [[Float]], documents: [JSONValue], info: JSONValue
+    ) throws(ModelFileError) -> [UInt8] {
+        guard vectors.count == documents.count else {
+            throw ModelFileError("\(vectors.count) vectors for \(documents.count) documents")
+        }
         let dimensions = vectors.first?.count ?? 4
         guard dimensions % 4 == 0, vectors.allSatisfy({ $0.count == dimensions }) else {
             throw ModelFileError("vectors must all have the same width, a multiple of 4")

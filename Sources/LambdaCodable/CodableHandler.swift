@@ -24,7 +24,8 @@ public struct CodableHandler<Event: Decodable, Output: Encodable>: LambdaHandler
         do {
             decoded = try JSONDecoder().decode(Event.self, from: Data(event))
         } catch {
-            throw HandlerError(type: "InvalidEvent", message: "event is not a valid \(Event.self): \(Self.describe(error))")
+            throw HandlerError(
+                type: "InvalidEvent", message: "event is not a valid \(Event.self): \(Self.describe(error))")
         }
         let output = try body(decoded, context)
         response.append(contentsOf: try JSONEncoder().encode(output))

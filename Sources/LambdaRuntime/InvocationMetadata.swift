@@ -25,16 +25,23 @@ public struct InvocationMetadata: Sendable, Equatable {
     /// Validates the raw header values.
     public init(headers: RawHeaders) throws(RuntimeError) {
         guard let requestID = headers.requestID else {
-            throw RuntimeError(.nextInvocationMissingRequestID, "/next response has no Lambda-Runtime-Aws-Request-Id header")
+            throw RuntimeError(
+                .nextInvocationMissingRequestID, "/next response has no Lambda-Runtime-Aws-Request-Id header")
         }
         guard let deadline = headers.deadline else {
-            throw RuntimeError(.nextInvocationMissingDeadline, "/next response for \(requestID) has no Lambda-Runtime-Deadline-Ms header")
+            throw RuntimeError(
+                .nextInvocationMissingDeadline,
+                "/next response for \(requestID) has no Lambda-Runtime-Deadline-Ms header")
         }
         guard let deadlineMilliseconds = Int64(deadline), deadlineMilliseconds >= 0 else {
-            throw RuntimeError(.nextInvocationInvalidDeadline, "Lambda-Runtime-Deadline-Ms '\(deadline)' for \(requestID) is not epoch milliseconds")
+            throw RuntimeError(
+                .nextInvocationInvalidDeadline,
+                "Lambda-Runtime-Deadline-Ms '\(deadline)' for \(requestID) is not epoch milliseconds")
         }
         guard let arn = headers.invokedFunctionARN else {
-            throw RuntimeError(.nextInvocationMissingFunctionARN, "/next response for \(requestID) has no Lambda-Runtime-Invoked-Function-Arn header")
+            throw RuntimeError(
+                .nextInvocationMissingFunctionARN,
+                "/next response for \(requestID) has no Lambda-Runtime-Invoked-Function-Arn header")
         }
         self.requestID = requestID
         self.deadlineMilliseconds = deadlineMilliseconds
@@ -80,7 +87,8 @@ public struct InvocationMetadata: Sendable, Equatable {
             var end = line.count
             while start < end, line[start] == 0x20 || line[start] == 0x09 { start += 1 }
             while end > start, line[end - 1] == 0x0A || line[end - 1] == 0x0D || line[end - 1] == 0x20 { end -= 1 }
-            let value = start < end ? String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self) : nil
+            let value =
+                start < end ? String(decoding: UnsafeRawBufferPointer(rebasing: line[start..<end]), as: UTF8.self) : nil
             store(value, at: field)
         }
 
@@ -111,7 +119,10 @@ public struct InvocationMetadata: Sendable, Equatable {
                 for offset in 0..<name.count {
                     var byte = name[offset]
                     if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
-                    if byte != known[offset] { equal = false; break }
+                    if byte != known[offset] {
+                        equal = false
+                        break
+                    }
                 }
                 if equal { return index }
             }

@@ -33,8 +33,10 @@ public struct HandlerInitContext: Sendable {
     private let lookup: @Sendable (String) -> String?
 
     /// Creates an init context; `variables` answers ``variable(_:)``.
-    public init(function: FunctionEnvironment, logger: Logger, outputFileDescriptor: Int32 = 1,
-                variables: @escaping @Sendable (String) -> String? = FunctionEnvironment.processVariable) {
+    public init(
+        function: FunctionEnvironment, logger: Logger, outputFileDescriptor: Int32 = 1,
+        variables: @escaping @Sendable (String) -> String? = FunctionEnvironment.processVariable
+    ) {
         self.function = function
         self.logger = logger
         self.outputFileDescriptor = outputFileDescriptor

@@ -1,9 +1,11 @@
+#if !os(Linux)
+#error("Flint builds on Linux only: it serves Lambda's Linux environments (see README.md, Platforms)")
+#endif
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Runs a Lambda execution environment: builds the handler named by `_HANDLER`, then serves invocations from the
@@ -26,12 +28,14 @@ public enum LambdaRuntime {
     /// `environment`, `logFileDescriptor` and `outputFileDescriptor` exist so tests can run a runtime in-process; a
     /// bootstrap passes none of them.
     public static func run(
-        registry: HandlerRegistry, environment lookup: @escaping @Sendable (String) -> String? = FunctionEnvironment.processVariable,
+        registry: HandlerRegistry,
+        environment lookup: @escaping @Sendable (String) -> String? = FunctionEnvironment.processVariable,
         logFileDescriptor: Int32 = 2, outputFileDescriptor: Int32 = 1
     ) -> Int32 {
         let configuration = RuntimeConfiguration(lookup: lookup)
         let function = FunctionEnvironment(lookup: lookup)
-        let logger = Logger(level: configuration.logLevel, format: configuration.logFormat, fileDescriptor: logFileDescriptor)
+        let logger = Logger(
+            level: configuration.logLevel, format: configuration.logFormat, fileDescriptor: logFileDescriptor)
         signal(SIGPIPE, SIG_IGN)
 
         guard !configuration.endpoint.isEmpty else {
@@ -42,8 +46,9 @@ public enum LambdaRuntime {
 
         let handler: any LambdaHandler
         do {
-            let context = HandlerInitContext(function: function, logger: logger, outputFileDescriptor: outputFileDescriptor,
-                                             variables: lookup)
+            let context = HandlerInitContext(
+                function: function, logger: logger, outputFileDescriptor: outputFileDescriptor,
+                variables: lookup)
             handler = try makeHandler(registry: registry, configuration: configuration, context: context)
         } catch let failure as InitFailure {
             logger.fatal("init failed: \(failure.report.errorType): \(failure.report.errorMessage)")
@@ -58,17 +63,21 @@ public enum LambdaRuntime {
         }
 
         if configuration.concurrency == 1 {
-            return RunLoop(client: client, handler: handler, function: function, logger: logger, setsTraceVariable: true).run()
+            return RunLoop(
+                client: client, handler: handler, function: function, logger: logger, setsTraceVariable: true
+            ).run()
         }
         // Lambda Managed Instances: independent loops, each with its own connection; the trace id goes through the
         // context only, since one process-wide variable cannot describe concurrent invocations.
         let firstExit = ExitSignal()
         for _ in 1..<configuration.concurrency {
-            let loop = RunLoop(client: RuntimeClient(endpoint: configuration.endpoint), handler: handler,
-                               function: function, logger: logger, setsTraceVariable: false)
+            let loop = RunLoop(
+                client: RuntimeClient(endpoint: configuration.endpoint), handler: handler,
+                function: function, logger: logger, setsTraceVariable: false)
             startDetachedThread { firstExit.record(loop.run()) }
         }
-        let loop = RunLoop(client: client, handler: handler, function: function, logger: logger, setsTraceVariable: false)
+        let loop = RunLoop(
+            client: client, handler: handler, function: function, logger: logger, setsTraceVariable: false)
         startDetachedThread { firstExit.record(loop.run()) }
         return firstExit.wait()
     }
@@ -82,12 +91,15 @@ public enum LambdaRuntime {
     ) throws -> any LambdaHandler {
         let function = context.function
         if !configuration.problems.isEmpty {
-            throw InitFailure(report: ErrorReport(
-                category: .runtime, reason: "ConfigInvalid", message: configuration.problems.joined(separator: "; ")))
+            throw InitFailure(
+                report: ErrorReport(
+                    category: .runtime, reason: "ConfigInvalid", message: configuration.problems.joined(separator: "; ")
+                ))
         }
         guard let factory = registry.factory(named: function.handler) else {
             let known = registry.names.joined(separator: ", ")
-            let message = function.handler.isEmpty
+            let message =
+                function.handler.isEmpty
                 ? "_HANDLER is not set; this bootstrap serves: \(known)"
                 : "no handler named '\(function.handler)'; this bootstrap serves: \(known)"
             throw InitFailure(report: ErrorReport(category: .runtime, reason: "NoSuchHandler", message: message))
@@ -95,7 +107,8 @@ public enum LambdaRuntime {
         do {
             return try factory(context)
         } catch let error as ConfigurationError {
-            throw InitFailure(report: ErrorReport(category: .runtime, reason: "ConfigInvalid", message: error.description))
+            throw InitFailure(
+                report: ErrorReport(category: .runtime, reason: "ConfigInvalid", message: error.description))
         } catch {
             let message = "handler '\(function.handler)' failed to initialise: \(error)"
             throw InitFailure(report: ErrorReport(category: .runtime, reason: "InitError", message: message))

@@ -55,8 +55,10 @@ public struct StreamedAnswer: Sendable {
             switch stream.nextEvent() {
             case .chunk(let bytes): response.append(contentsOf: bytes)
             case .finished: return
-            case .failed(let report): throw HandlerError(type: String(report.errorType.split(separator: ".").last ?? "Unhandled"),
-                                                          message: report.errorMessage)
+            case .failed(let report):
+                throw HandlerError(
+                    type: String(report.errorType.split(separator: ".").last ?? "Unhandled"),
+                    message: report.errorMessage)
             }
         }
     }

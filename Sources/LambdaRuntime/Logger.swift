@@ -1,11 +1,10 @@
 import FlintJSON
+import FlintSystem
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Writes log lines to standard error in Lambda's text or JSON format, each line tagged with the current request id.
@@ -27,8 +26,10 @@ public struct Logger: Sendable {
     private let fileDescriptor: Int32
 
     /// Creates a logger writing to `fileDescriptor` (standard error by default).
-    public init(level: LogLevel = .info, format: LogFormat = .text, requestID: String? = nil,
-                fileDescriptor: Int32 = 2) {
+    public init(
+        level: LogLevel = .info, format: LogFormat = .text, requestID: String? = nil,
+        fileDescriptor: Int32 = 2
+    ) {
         self.level = level
         self.format = format
         self.requestID = requestID
@@ -85,14 +86,7 @@ public struct Logger: Sendable {
             line.append(UInt8(ascii: "}"))
         }
         line.append(0x0A)
-        line.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 { if written < 0 && errno == EINTR { continue } else { return } }
-                offset += written
-            }
-        }
+        FileDescriptor.writeAll(fileDescriptor, line)
     }
 
     /// Now, as RFC 3339 UTC with milliseconds: `2026-11-29T01:02:03.456Z`.

@@ -4,8 +4,6 @@ import FlintJSON
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// The writer a ``LambdaStreamingHandler`` answers through: each `write` goes to the Runtime API as a chunk as
@@ -67,7 +65,9 @@ public final class ResponseStream: @unchecked Sendable {
     }
 
     /// Waits, lock held, until `ready` says the state is ready, then runs `body` on it.
-    private func waitThen<T, E: Error>(until ready: (State) throws(E) -> Bool, _ body: (inout State) -> T) throws(E) -> T {
+    private func waitThen<T, E: Error>(
+        until ready: (State) throws(E) -> Bool, _ body: (inout State) -> T
+    ) throws(E) -> T {
         pthread_mutex_lock(lock)
         defer {
             pthread_cond_broadcast(changed)
@@ -109,7 +109,8 @@ public final class ResponseStream: @unchecked Sendable {
         prelude.append(contentsOf: [UInt8](repeating: 0, count: 8))
         try update { state throws(HandlerError) in
             guard !state.started, !state.finished, !state.prelude else {
-                throw HandlerError(type: "StreamClosed", message: "the HTTP prelude must come first, once, before any write")
+                throw HandlerError(
+                    type: "StreamClosed", message: "the HTTP prelude must come first, once, before any write")
             }
             state.prelude = true
             state.started = true

@@ -2,8 +2,6 @@
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// One sequential invocation loop: `/next` → handler → `/response` (or `/error`), over its own client.
@@ -39,18 +37,30 @@ struct RunLoop: @unchecked Sendable {
                     return 1
                 }
                 let report = ErrorReport(category: .runtime, reason: "InvalidInvocation", message: error.message)
-                guard deliver(requestID, { () throws(RuntimeError) in
-                    try client.postError(requestID: requestID, invocationID: headers.invocationID, report: report)
-                }) else { return 1 }
+                guard
+                    deliver(
+                        requestID,
+                        { () throws(RuntimeError) in
+                            try client.postError(
+                                requestID: requestID, invocationID: headers.invocationID, report: report)
+                        })
+                else { return 1 }
                 continue
             }
 
             if setsTraceVariable {
-                if let trace = invocation.traceID { setenv("_X_AMZN_TRACE_ID", trace, 1) } else { unsetenv("_X_AMZN_TRACE_ID") }
+                if let trace = invocation.traceID {
+                    setenv("_X_AMZN_TRACE_ID", trace, 1)
+                } else {
+                    unsetenv("_X_AMZN_TRACE_ID")
+                }
             }
-            let context = LambdaContext(invocation: invocation, function: function, logger: logger.with(requestID: invocation.requestID))
+            let context = LambdaContext(
+                invocation: invocation, function: function, logger: logger.with(requestID: invocation.requestID))
             if logger.isEnabled(.trace) {
-                context.logger.trace("event (\(client.event.count) bytes): \(String(decoding: client.event.prefix(1024), as: UTF8.self))")
+                context.logger.trace(
+                    "event (\(client.event.count) bytes): \(String(decoding: client.event.prefix(1024), as: UTF8.self))"
+                )
             }
 
             response.removeAll(keepingCapacity: true)
@@ -61,8 +71,11 @@ struct RunLoop: @unchecked Sendable {
                     continue
                 }
                 if response.count > LambdaRuntime.maximumResponseBytes {
-                    failure = ErrorReport(category: .function, reason: "ResponseSizeTooLarge", message:
-                        "Response payload size (\(response.count) bytes) exceeded maximum allowed payload size (\(LambdaRuntime.maximumResponseBytes) bytes).")
+                    failure = ErrorReport(
+                        category: .function, reason: "ResponseSizeTooLarge",
+                        message:
+                            "Response payload size (\(response.count) bytes) exceeded maximum allowed payload size (\(LambdaRuntime.maximumResponseBytes) bytes)."
+                    )
                 }
             } catch {
                 failure = ErrorReport.from(handlerError: error)
@@ -72,9 +85,11 @@ struct RunLoop: @unchecked Sendable {
             }
             let delivered = deliver(invocation.requestID) { () throws(RuntimeError) in
                 if let failure {
-                    return try client.postError(requestID: invocation.requestID, invocationID: invocation.invocationID, report: failure)
+                    return try client.postError(
+                        requestID: invocation.requestID, invocationID: invocation.invocationID, report: failure)
                 }
-                return try client.postResponse(requestID: invocation.requestID, invocationID: invocation.invocationID, body: response)
+                return try client.postResponse(
+                    requestID: invocation.requestID, invocationID: invocation.invocationID, body: response)
             }
             if !delivered { return 1 }
         }
@@ -105,11 +120,13 @@ struct RunLoop: @unchecked Sendable {
         if !started, let failure {
             context.logger.error("\(failure.errorType): \(failure.errorMessage)")
             return deliver(invocation.requestID) { () throws(RuntimeError) in
-                try client.postError(requestID: invocation.requestID, invocationID: invocation.invocationID, report: failure)
+                try client.postError(
+                    requestID: invocation.requestID, invocationID: invocation.invocationID, report: failure)
             }
         }
         let delivered = deliver(invocation.requestID) { () throws(RuntimeError) in
-            try client.postStreamingResponse(requestID: invocation.requestID, invocationID: invocation.invocationID, stream: stream)
+            try client.postStreamingResponse(
+                requestID: invocation.requestID, invocationID: invocation.invocationID, stream: stream)
         }
         if case .failed(let report) = stream.nextEventIfFinished() {
             context.logger.error("stream ended by \(report.errorType): \(report.errorMessage)")
@@ -131,13 +148,15 @@ struct RunLoop: @unchecked Sendable {
             return true
         case 410:
             // The invocation timed out and its id may be reused; the late answer is simply dropped.
-            logger.with(requestID: requestID).warn("the Runtime API no longer accepts a result for this invocation (410): \(reply.text)")
+            logger.with(requestID: requestID).warn(
+                "the Runtime API no longer accepts a result for this invocation (410): \(reply.text)")
             return true
         case 500...:
             logger.with(requestID: requestID).fatal("Runtime API failure (\(reply.status)), exiting: \(reply.text)")
             return false
         default:
-            logger.with(requestID: requestID).error("the Runtime API rejected the result (\(reply.status)): \(reply.text)")
+            logger.with(requestID: requestID).error(
+                "the Runtime API rejected the result (\(reply.status)): \(reply.text)")
             return true
         }
     }

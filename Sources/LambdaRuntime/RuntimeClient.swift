@@ -4,8 +4,6 @@ import CCurl
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// One connection to the Lambda Runtime API (2018-06-01) over a single, reused libcurl easy handle.
@@ -97,7 +95,8 @@ final class RuntimeClient {
             let code = perform()
             if code != CURLE_OK {
                 guard attempt < retryDelaysMilliseconds.count else {
-                    throw RuntimeError(.apiUnreachable, "GET /next at \(endpoint) failed \(attempt + 1) times: \(curlMessage(code))")
+                    throw RuntimeError(
+                        .apiUnreachable, "GET /next at \(endpoint) failed \(attempt + 1) times: \(curlMessage(code))")
                 }
                 usleep(useconds_t(retryDelaysMilliseconds[attempt] * 1000))
                 attempt += 1
@@ -107,31 +106,38 @@ final class RuntimeClient {
             case 200:
                 return sink.headers
             case 500...:
-                throw RuntimeError(.serviceFailure, "GET /next returned \(status()): \(String(decoding: sink.body, as: UTF8.self))")
+                throw RuntimeError(
+                    .serviceFailure, "GET /next returned \(status()): \(String(decoding: sink.body, as: UTF8.self))")
             case let other:
-                throw RuntimeError(.unexpectedStatus, "GET /next returned \(other): \(String(decoding: sink.body, as: UTF8.self))")
+                throw RuntimeError(
+                    .unexpectedStatus, "GET /next returned \(other): \(String(decoding: sink.body, as: UTF8.self))")
             }
         }
     }
 
     /// `POST /runtime/invocation/{id}/response` with `body` as-is.
     func postResponse(requestID: String, invocationID: String?, body: [UInt8]) throws(RuntimeError) -> Reply {
-        try post(path: "invocation/", id: requestID, suffix: "/response", body: body, contentType: "application/octet-stream",
-                 extraHeaders: invocationID.map { ["Lambda-Runtime-Invocation-Id: \($0)"] } ?? [])
+        try post(
+            path: "invocation/", id: requestID, suffix: "/response", body: body,
+            contentType: "application/octet-stream",
+            extraHeaders: invocationID.map { ["Lambda-Runtime-Invocation-Id: \($0)"] } ?? [])
     }
 
     /// `POST /runtime/invocation/{id}/error` with the error document and its type header.
     func postError(requestID: String, invocationID: String?, report: ErrorReport) throws(RuntimeError) -> Reply {
         var extra = ["Lambda-Runtime-Function-Error-Type: \(report.errorType)"]
         if let invocationID { extra.append("Lambda-Runtime-Invocation-Id: \(invocationID)") }
-        return try post(path: "invocation/", id: requestID, suffix: "/error", body: report.json, contentType: "application/json",
-                        extraHeaders: extra)
+        return try post(
+            path: "invocation/", id: requestID, suffix: "/error", body: report.json, contentType: "application/json",
+            extraHeaders: extra)
     }
 
     /// `POST /runtime/invocation/{id}/response` in streaming mode: a chunked body fed from `stream` as the
     /// handler writes, ended by its finish, or by its failure with the error trailers. Returns once the service
     /// answers (after the last chunk).
-    func postStreamingResponse(requestID: String, invocationID: String?, stream: ResponseStream) throws(RuntimeError) -> Reply {
+    func postStreamingResponse(
+        requestID: String, invocationID: String?, stream: ResponseStream
+    ) throws(RuntimeError) -> Reply {
         // A handle of its own, duplicated from the kept-alive one (same options, its own connection): libcurl
         // 7.88 corrupts a reused handle's state after a chunked upload with trailers (a double free on the next
         // one), and a streamed answer is long enough that one more loopback connect does not matter.
@@ -146,10 +152,13 @@ final class RuntimeClient {
         url.append(contentsOf: "/response".utf8)
         url.append(0)
         url.withUnsafeBytes { _ = flint_curl_setopt_pointer(transfer, CURLOPT_URL, $0.baseAddress) }
-        var lines = ["User-Agent: flint/0.1", "Expect:", "Lambda-Runtime-Function-Response-Mode: streaming",
-                     "Transfer-Encoding: chunked",
-                     "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
-                     "Content-Type: " + (stream.isHTTP ? "application/vnd.awslambda.http-integration-response" : "application/octet-stream")]
+        var lines = [
+            "User-Agent: flint/0.1", "Expect:", "Lambda-Runtime-Function-Response-Mode: streaming",
+            "Transfer-Encoding: chunked",
+            "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body",
+            "Content-Type: "
+                + (stream.isHTTP ? "application/vnd.awslambda.http-integration-response" : "application/octet-stream"),
+        ]
         if let invocationID { lines.append("Lambda-Runtime-Invocation-Id: \(invocationID)") }
         let headers = Self.list(lines)
         defer { curl_slist_free_all(headers) }
@@ -167,7 +176,9 @@ final class RuntimeClient {
         errorBuffer[0] = 0
         let code = withExtendedLifetime(source) { curl_easy_perform(transfer) }
         guard code == CURLE_OK else {
-            throw RuntimeError(.transportFailure, "POST invocation/\(requestID)/response (streaming) to \(endpoint) failed: \(curlMessage(code))")
+            throw RuntimeError(
+                .transportFailure,
+                "POST invocation/\(requestID)/response (streaming) to \(endpoint) failed: \(curlMessage(code))")
         }
         var status = 0
         _ = flint_curl_getinfo_long(transfer, CURLINFO_RESPONSE_CODE, &status)
@@ -211,20 +222,24 @@ final class RuntimeClient {
         let source = Unmanaged<StreamSource>.fromOpaque(userdata!).takeUnretainedValue()
         if let failure = source.failure {
             list!.pointee = curl_slist_append(list!.pointee, "Lambda-Runtime-Function-Error-Type: \(failure.errorType)")
-            list!.pointee = curl_slist_append(list!.pointee, "Lambda-Runtime-Function-Error-Body: \(Base64.encode(failure.json))")
+            list!.pointee = curl_slist_append(
+                list!.pointee, "Lambda-Runtime-Function-Error-Body: \(Base64.encode(failure.json))")
         }
-        return 0   // CURL_TRAILERFUNC_OK
+        return 0  // CURL_TRAILERFUNC_OK
     }
 
     /// `POST /runtime/init/error`: initialisation failed; the caller exits afterwards.
     func postInitError(report: ErrorReport) throws(RuntimeError) -> Reply {
-        return try post(path: "init/error", id: nil, suffix: "", body: report.json, contentType: "application/json",
-                        extraHeaders: ["Lambda-Runtime-Function-Error-Type: \(report.errorType)"])
+        return try post(
+            path: "init/error", id: nil, suffix: "", body: report.json, contentType: "application/json",
+            extraHeaders: ["Lambda-Runtime-Function-Error-Type: \(report.errorType)"])
     }
 
     /// Every post sends exactly one Content-Type: without it libcurl would label the body as a form.
-    private func post(path: String, id: String?, suffix: String, body: [UInt8], contentType: String,
-                      extraHeaders: [String]) throws(RuntimeError) -> Reply {
+    private func post(
+        path: String, id: String?, suffix: String, body: [UInt8], contentType: String,
+        extraHeaders: [String]
+    ) throws(RuntimeError) -> Reply {
         url.removeAll(keepingCapacity: true)
         url.append(contentsOf: baseURL)
         url.append(contentsOf: path.utf8)
@@ -235,7 +250,9 @@ final class RuntimeClient {
 
         // The kept list serves a plain response; any other post builds its own.
         let plain = extraHeaders.isEmpty && contentType == "application/octet-stream"
-        let headers = plain ? nil : Self.list(["User-Agent: flint/0.1", "Expect:", "Content-Type: \(contentType)"] + extraHeaders)
+        let headers =
+            plain
+            ? nil : Self.list(["User-Agent: flint/0.1", "Expect:", "Content-Type: \(contentType)"] + extraHeaders)
         defer { if let headers { curl_slist_free_all(headers) } }
         _ = flint_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headers ?? postHeaders)
         setLong(CURLOPT_POST, 1)
@@ -244,12 +261,14 @@ final class RuntimeClient {
         // so an empty body still gets an address.
         let code = withUnsafeBytes(of: 0 as UInt8) { empty in
             body.withUnsafeBytes { bytes in
-                _ = flint_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, bytes.count > 0 ? bytes.baseAddress : empty.baseAddress)
+                _ = flint_curl_setopt_pointer(
+                    handle, CURLOPT_POSTFIELDS, bytes.count > 0 ? bytes.baseAddress : empty.baseAddress)
                 return perform()
             }
         }
         guard code == CURLE_OK else {
-            throw RuntimeError(.transportFailure, "POST \(path)\(id ?? "")\(suffix) to \(endpoint) failed: \(curlMessage(code))")
+            throw RuntimeError(
+                .transportFailure, "POST \(path)\(id ?? "")\(suffix) to \(endpoint) failed: \(curlMessage(code))")
         }
         return Reply(status: status(), body: sink.body)
     }
@@ -288,8 +307,8 @@ final class RuntimeClient {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
-                 UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."),
+                UInt8(ascii: "~"):
                 out.append(byte)
             default:
                 out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])

@@ -27,7 +27,8 @@ struct RuntimeConfiguration: Sendable {
             if let parsed = Int(value), parsed >= 1, parsed <= Self.maximumConcurrency {
                 concurrency = parsed
             } else {
-                problems.append("AWS_LAMBDA_MAX_CONCURRENCY '\(value)' is not a whole number from 1 to \(Self.maximumConcurrency)")
+                problems.append(
+                    "AWS_LAMBDA_MAX_CONCURRENCY '\(value)' is not a whole number from 1 to \(Self.maximumConcurrency)")
                 concurrency = 1
             }
         }

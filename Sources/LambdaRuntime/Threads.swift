@@ -1,11 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
-import Synchronization
 
 /// Starts `body` on a new detached POSIX thread.
 ///
@@ -19,30 +18,23 @@ func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
     _ = createThread(body, attributes: &attributes)
 }
 
-#if canImport(Darwin)
-typealias ThreadHandle = pthread_t?
-#else
-typealias ThreadHandle = pthread_t
-#endif
-
 /// pthread_create for a Swift closure (the closure is retained until the thread runs it).
-private func createThread(_ body: @escaping @Sendable () -> Void, attributes: UnsafePointer<pthread_attr_t>?) -> ThreadHandle {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
+private func createThread(
+    _ body: @escaping @Sendable () -> Void, attributes: UnsafePointer<pthread_attr_t>?
+) -> pthread_t {
+    final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
     let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    #if canImport(Darwin)
-    var thread: pthread_t? = nil
-    #else
     var thread = pthread_t()
-    #endif
-    let result = pthread_create(&thread, attributes, { raw in
-        #if canImport(Darwin)
-        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-        #else
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        #endif
-        box.body()
-        return nil
-    }, box)
+    let result = pthread_create(
+        &thread, attributes,
+        { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
     precondition(result == 0, "pthread_create failed: \(result)")
     return thread
 }
@@ -66,7 +58,7 @@ final class ExitSignal: Sendable {
 
 /// A POSIX thread the caller waits for: a streaming handler runs on one while the loop's thread feeds libcurl.
 final class JoinableThread {
-    private let thread: ThreadHandle
+    private let thread: pthread_t
 
     /// Starts `body` now.
     init(_ body: @escaping @Sendable () -> Void) {
@@ -75,10 +67,6 @@ final class JoinableThread {
 
     /// Waits for the body to return.
     func join() {
-        #if canImport(Darwin)
-        if let thread { pthread_join(thread, nil) }
-        #else
         pthread_join(thread, nil)
-        #endif
     }
 }

@@ -28,7 +28,13 @@ struct ArrayView<Element: BitwiseCopyable>: @unchecked Sendable {
         while low <= high {
             let middle = (low + high) >> 1
             let candidate = self[middle]
-            if candidate < value { low = middle + 1 } else if candidate > value { high = middle - 1 } else { return middle }
+            if candidate < value {
+                low = middle + 1
+            } else if candidate > value {
+                high = middle - 1
+            } else {
+                return middle
+            }
         }
         return nil
     }

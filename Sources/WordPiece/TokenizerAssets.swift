@@ -18,32 +18,55 @@ public enum TokenizerAssets {
             for index in 0..<view.count { withUnsafeBytes(of: view[index]) { out.append(contentsOf: $0) } }
             pad()
         }
-        for count in [vocabulary.count, vocabulary.slots.count, vocabulary.bytes.count, tables.astralStarts.count,
-                      tables.lowerKeys.count, tables.lowerValues.count, tables.decompositionKeys.count,
-                      tables.decompositionValues.count, tables.combiningKeys.count] { u32(count) }
-        array(vocabulary.offsets); array(vocabulary.slots); array(vocabulary.bytes)
-        array(tables.bmp); array(tables.astralStarts); array(tables.astralEnds); array(tables.astralFlags)
-        array(tables.lowerKeys); array(tables.lowerOffsets); array(tables.lowerValues)
-        array(tables.decompositionKeys); array(tables.decompositionOffsets); array(tables.decompositionValues)
-        array(tables.combiningKeys); array(tables.combiningValues)
+        for count in [
+            vocabulary.count, vocabulary.slots.count, vocabulary.bytes.count, tables.astralStarts.count,
+            tables.lowerKeys.count, tables.lowerValues.count, tables.decompositionKeys.count,
+            tables.decompositionValues.count, tables.combiningKeys.count,
+        ] { u32(count) }
+        array(vocabulary.offsets)
+        array(vocabulary.slots)
+        array(vocabulary.bytes)
+        array(tables.bmp)
+        array(tables.astralStarts)
+        array(tables.astralEnds)
+        array(tables.astralFlags)
+        array(tables.lowerKeys)
+        array(tables.lowerOffsets)
+        array(tables.lowerValues)
+        array(tables.decompositionKeys)
+        array(tables.decompositionOffsets)
+        array(tables.decompositionValues)
+        array(tables.combiningKeys)
+        array(tables.combiningValues)
         return out
     }
 
     /// Views over serialized assets in `bytes` (which `owner` keeps alive), after checking them.
-    public static func load(_ bytes: UnsafeRawBufferPointer, owner: AnyObject?, continuationPrefix: [UInt8] = Array("##".utf8))
-        throws(TokenizerError) -> (Vocabulary, UnicodeTables) {
+    public static func load(
+        _ bytes: UnsafeRawBufferPointer, owner: AnyObject?, continuationPrefix: [UInt8] = Array("##".utf8)
+    )
+        throws(TokenizerError) -> (Vocabulary, UnicodeTables)
+    {
         guard let base = bytes.baseAddress, Int(bitPattern: base) % 4 == 0 else {
             throw TokenizerError(message: "tokenizer section is empty or misaligned")
         }
-        guard bytes.count >= 40, bytes.starts(with: magic) else { throw TokenizerError(message: "tokenizer section: bad magic") }
-        let counts = (0..<9).map { Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 + $0 * 4, as: UInt32.self))) }
-        let (tokens, slotCount, blobLength, astral, lowerKeys, lowerValues, decompositionKeys, decompositionValues, combining) =
+        guard bytes.count >= 40, bytes.starts(with: magic) else {
+            throw TokenizerError(message: "tokenizer section: bad magic")
+        }
+        let counts = (0..<9).map {
+            Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 + $0 * 4, as: UInt32.self)))
+        }
+        let (
+            tokens, slotCount, blobLength, astral, lowerKeys, lowerValues, decompositionKeys, decompositionValues,
+            combining
+        ) =
             (counts[0], counts[1], counts[2], counts[3], counts[4], counts[5], counts[6], counts[7], counts[8])
         var cursor = 40
         func take<T: BitwiseCopyable>(_ count: Int, _ field: String) throws(TokenizerError) -> ArrayView<T> {
             let size = count * MemoryLayout<T>.stride
             guard count >= 0, count < 1 << 26, size <= bytes.count - cursor else {
-                throw TokenizerError(message: "tokenizer section: \(field) (\(count) entries) runs past the section's end")
+                throw TokenizerError(
+                    message: "tokenizer section: \(field) (\(count) entries) runs past the section's end")
             }
             let view = ArrayView<T>(base: (base + cursor).assumingMemoryBound(to: T.self), count: count, owner: owner)
             cursor += (size + 3) & ~3
@@ -64,17 +87,22 @@ public enum TokenizerAssets {
         let decompositionValueView: ArrayView<UInt32> = try take(decompositionValues, "decomposition values")
         let combiningKeys: ArrayView<UInt32> = try take(combining, "combining-class keys")
         let combiningValues: ArrayView<UInt8> = try take(combining, "combining classes")
-        guard cursor == bytes.count else { throw TokenizerError(message: "tokenizer section: \(bytes.count - cursor) bytes left over") }
+        guard cursor == bytes.count else {
+            throw TokenizerError(message: "tokenizer section: \(bytes.count - cursor) bytes left over")
+        }
 
         guard slotCount >= 16, slotCount & (slotCount - 1) == 0, slotCount >= tokens else {
-            throw TokenizerError(message: "tokenizer section: hash slot count \(slotCount) is not a power of two ≥ 16 and ≥ the token count")
+            throw TokenizerError(
+                message:
+                    "tokenizer section: hash slot count \(slotCount) is not a power of two ≥ 16 and ≥ the token count")
         }
         try ascending(offsets, last: blobLength, "token offsets")
         var empty = 0
         for index in 0..<slotCount {
             if slots[index] == 0 { empty += 1 }
             if Int(slots[index]) > tokens {
-                throw TokenizerError(message: "tokenizer section: hash slot \(index) names token \(slots[index] - 1) of \(tokens)")
+                throw TokenizerError(
+                    message: "tokenizer section: hash slot \(index) names token \(slots[index] - 1) of \(tokens)")
             }
         }
         // A probe for a missing token stops only at an empty slot.
@@ -87,7 +115,8 @@ public enum TokenizerAssets {
         try sorted(starts, "astral starts")
         for view in [lowerValueView, decompositionValueView] {
             for index in 0..<view.count where Unicode.Scalar(view[index]) == nil {
-                throw TokenizerError(message: "tokenizer section: \(String(view[index], radix: 16)) is not a Unicode scalar")
+                throw TokenizerError(
+                    message: "tokenizer section: \(String(view[index], radix: 16)) is not a Unicode scalar")
             }
         }
         let vocabulary = Vocabulary(bytes: blob, offsets: offsets, slots: slots, prefix: continuationPrefix)

@@ -43,10 +43,14 @@ public final class UnicodeTables: Sendable {
     /// prebuilt (`TokenizerAssets`), so a cold start never pays this.
     public static let shared = UnicodeTables()
 
-    init(bmp: ArrayView<UInt8>, astralStarts: ArrayView<UInt32>, astralEnds: ArrayView<UInt32>, astralFlags: ArrayView<UInt8>,
-         lowerKeys: ArrayView<UInt32>, lowerOffsets: ArrayView<UInt32>, lowerValues: ArrayView<UInt32>,
-         decompositionKeys: ArrayView<UInt32>, decompositionOffsets: ArrayView<UInt32>, decompositionValues: ArrayView<UInt32>,
-         combiningKeys: ArrayView<UInt32>, combiningValues: ArrayView<UInt8>) {
+    init(
+        bmp: ArrayView<UInt8>, astralStarts: ArrayView<UInt32>, astralEnds: ArrayView<UInt32>,
+        astralFlags: ArrayView<UInt8>,
+        lowerKeys: ArrayView<UInt32>, lowerOffsets: ArrayView<UInt32>, lowerValues: ArrayView<UInt32>,
+        decompositionKeys: ArrayView<UInt32>, decompositionOffsets: ArrayView<UInt32>,
+        decompositionValues: ArrayView<UInt32>,
+        combiningKeys: ArrayView<UInt32>, combiningValues: ArrayView<UInt8>
+    ) {
         self.bmp = bmp
         self.astralStarts = astralStarts
         self.astralEnds = astralEnds
@@ -78,8 +82,10 @@ public final class UnicodeTables: Sendable {
             }
             if high > 0xFFFF { astral.append((max(low, 0x10000), high, flags.rawValue)) }
         }
-        for (text, flags) in [(GeneratedUnicodeData.control, Flags.control), (GeneratedUnicodeData.whitespace, .whitespace),
-                              (GeneratedUnicodeData.punctuation, .punctuation), (GeneratedUnicodeData.mark, .mark)] {
+        for (text, flags) in [
+            (GeneratedUnicodeData.control, Flags.control), (GeneratedUnicodeData.whitespace, .whitespace),
+            (GeneratedUnicodeData.punctuation, .punctuation), (GeneratedUnicodeData.mark, .mark),
+        ] {
             for range in Self.ranges(text) { mark(range, flags) }
         }
         for range in Self.chineseRanges { mark(range, .chinese) }
@@ -90,8 +96,13 @@ public final class UnicodeTables: Sendable {
         var classKeys: [UInt32] = [], classValues: [UInt8] = []
         for token in GeneratedUnicodeData.combiningClass.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             let parts = token.split(separator: ":")
-            guard parts.count == 2, let range = Self.range(parts[0]), let value = UInt8(parts[1], radix: 16) else { continue }
-            for scalar in range { classKeys.append(scalar); classValues.append(value) }
+            guard parts.count == 2, let range = Self.range(parts[0]), let value = UInt8(parts[1], radix: 16) else {
+                continue
+            }
+            for scalar in range {
+                classKeys.append(scalar)
+                classValues.append(value)
+            }
             mark(range, .combines)
         }
         // Merge the astral ranges into disjoint segments with combined flags: a sweep over start and end events,
@@ -110,13 +121,19 @@ public final class UnicodeTables: Sendable {
         while index < events.count {
             let position = events[index].position
             while index < events.count && events[index].position == position {
-                for bit in 0..<8 where events[index].bits & (1 << bit) != 0 { open[bit] += events[index].opens ? 1 : -1 }
+                for bit in 0..<8 where events[index].bits & (1 << bit) != 0 {
+                    open[bit] += events[index].opens ? 1 : -1
+                }
                 index += 1
             }
             var flags: UInt8 = 0
             for bit in 0..<8 where open[bit] > 0 { flags |= 1 << bit }
             if flags != current {
-                if current != 0 { starts.append(segmentStart); ends.append(position - 1); values.append(current) }
+                if current != 0 {
+                    starts.append(segmentStart)
+                    ends.append(position - 1)
+                    values.append(current)
+                }
                 current = flags
                 segmentStart = position
             }
@@ -132,10 +149,13 @@ public final class UnicodeTables: Sendable {
         }
         let (lowerKeys, lowerOffsets, lowerValues) = flatten(lowercase)
         let (decompositionKeys, decompositionOffsets, decompositionValues) = flatten(decomposition)
-        self.init(bmp: ArrayView(bmp), astralStarts: ArrayView(starts), astralEnds: ArrayView(ends), astralFlags: ArrayView(values),
-                  lowerKeys: lowerKeys, lowerOffsets: lowerOffsets, lowerValues: lowerValues,
-                  decompositionKeys: decompositionKeys, decompositionOffsets: decompositionOffsets,
-                  decompositionValues: decompositionValues, combiningKeys: ArrayView(classKeys), combiningValues: ArrayView(classValues))
+        self.init(
+            bmp: ArrayView(bmp), astralStarts: ArrayView(starts), astralEnds: ArrayView(ends),
+            astralFlags: ArrayView(values),
+            lowerKeys: lowerKeys, lowerOffsets: lowerOffsets, lowerValues: lowerValues,
+            decompositionKeys: decompositionKeys, decompositionOffsets: decompositionOffsets,
+            decompositionValues: decompositionValues, combiningKeys: ArrayView(classKeys),
+            combiningValues: ArrayView(classValues))
     }
 
     @inline(__always)
@@ -145,9 +165,13 @@ public final class UnicodeTables: Sendable {
         var low = 0, high = astralStarts.count - 1
         while low <= high {
             let middle = (low + high) / 2
-            if scalar < astralStarts[middle] { high = middle - 1 }
-            else if scalar > astralEnds[middle] { low = middle + 1 }
-            else { return Flags(rawValue: astralFlags[middle]) }
+            if scalar < astralStarts[middle] {
+                high = middle - 1
+            } else if scalar > astralEnds[middle] {
+                low = middle + 1
+            } else {
+                return Flags(rawValue: astralFlags[middle])
+            }
         }
         return []
     }
@@ -172,7 +196,9 @@ public final class UnicodeTables: Sendable {
             return true
         }
         guard let index = decompositionKeys.search(scalar) else { return false }
-        for offset in Int(decompositionOffsets[index])..<Int(decompositionOffsets[index + 1]) { body(decompositionValues[offset]) }
+        for offset in Int(decompositionOffsets[index])..<Int(decompositionOffsets[index + 1]) {
+            body(decompositionValues[offset])
+        }
         return true
     }
 

@@ -35,12 +35,16 @@ public struct Vocabulary: Sendable {
             var slot = Int(truncatingIfNeeded: Self.hash(token, from: Self.fnvOffset)) & (size - 1)
             var duplicate = false
             while slots[slot] != 0 {
-                if tokens[Int(slots[slot] - 1)] == token { duplicate = true; break }
+                if tokens[Int(slots[slot] - 1)] == token {
+                    duplicate = true
+                    break
+                }
                 slot = (slot + 1) & (size - 1)
             }
             if !duplicate { slots[slot] = UInt32(id + 1) }
         }
-        self.init(bytes: ArrayView(bytes), offsets: ArrayView(offsets), slots: ArrayView(slots), prefix: continuationPrefix)
+        self.init(
+            bytes: ArrayView(bytes), offsets: ArrayView(offsets), slots: ArrayView(slots), prefix: continuationPrefix)
     }
 
     /// Views over tables built earlier (by `init(tokens:)`, then stored); the caller has checked their shapes.
@@ -90,7 +94,9 @@ public struct Vocabulary: Sendable {
     /// The id of `piece` (prefixed with `##` when `continuation`), or nil.
     @inline(__always)
     func id(of piece: UnsafeBufferPointer<UInt8>, continuation: Bool) -> Int32? {
-        id(of: piece, continuation: continuation, hash: Self.hash(piece, from: continuation ? prefixState : Self.fnvOffset))
+        id(
+            of: piece, continuation: continuation,
+            hash: Self.hash(piece, from: continuation ? prefixState : Self.fnvOffset))
     }
 
     /// Like `id(of:continuation:)` with the FNV-1a hash of the (prefixed) piece already computed.
@@ -104,7 +110,9 @@ public struct Vocabulary: Sendable {
             if entry == 0 { return nil }
             let id = Int(entry - 1)
             let start = Int(offsets[id])
-            if Int(offsets[id + 1]) - start == piece.count + extra && matches(start, piece, extra: extra) { return Int32(id) }
+            if Int(offsets[id + 1]) - start == piece.count + extra && matches(start, piece, extra: extra) {
+                return Int32(id)
+            }
             slot = (slot + 1) & mask
         }
     }

@@ -26,16 +26,22 @@ public struct WordPieceTokenizer: Sendable {
     let specials: [(bytes: [UInt8], id: Int32)]
 
     /// Checks that the special tokens exist in the vocabulary.
-    public init(vocabulary: Vocabulary, configuration: TokenizerConfiguration = TokenizerConfiguration(),
-                tables: UnicodeTables = .shared) throws(TokenizerError) {
+    public init(
+        vocabulary: Vocabulary, configuration: TokenizerConfiguration = TokenizerConfiguration(),
+        tables: UnicodeTables = .shared
+    ) throws(TokenizerError) {
         func id(_ token: String, _ role: String) throws(TokenizerError) -> Int32 {
             guard let id = vocabulary.id(of: Array(token.utf8)) else {
                 throw TokenizerError(message: "the vocabulary has no \(role) token '\(token)'")
             }
             return id
         }
-        guard configuration.maxLength >= 3 else { throw TokenizerError(message: "maxLength \(configuration.maxLength) is below 3") }
-        guard configuration.maxInputCharsPerWord >= 1 else { throw TokenizerError(message: "maxInputCharsPerWord must be positive") }
+        guard configuration.maxLength >= 3 else {
+            throw TokenizerError(message: "maxLength \(configuration.maxLength) is below 3")
+        }
+        guard configuration.maxInputCharsPerWord >= 1 else {
+            throw TokenizerError(message: "maxInputCharsPerWord must be positive")
+        }
         self.unknownID = try id(configuration.unknownToken, "unknown")
         self.classID = try id(configuration.classToken, "class")
         self.separatorID = try id(configuration.separatorToken, "separator")
@@ -110,7 +116,8 @@ public struct WordPieceTokenizer: Sendable {
         var index = segmentStart
         while index < utf8.endIndex {
             if utf8[index] == UInt8(ascii: "["),
-               let special = specials.first(where: { utf8[index...].starts(with: $0.bytes) }) {
+                let special = specials.first(where: { utf8[index...].starts(with: $0.bytes) })
+            {
                 tokenize(segment: text[segmentStart..<index], end: end, into: &ids, scratch: &scratch)
                 if ids.count < end { ids.append(special.id) }
                 index = utf8.index(index, offsetBy: special.bytes.count)
@@ -153,7 +160,9 @@ public struct WordPieceTokenizer: Sendable {
         guard stripsAccents else { return lowercase(value, into: &ids, limit: limit, scratch: &scratch) }
         if value < 0x80 { return emitOrdered(value, into: &ids, limit: limit, scratch: &scratch) }
         let decomposes = tables.flags(value).contains(.decomposes) || (value >= 0xAC00 && value <= 0xD7A3)
-        if !decomposes || !tables.forEachDecomposed(value, { emitOrdered($0, into: &ids, limit: limit, scratch: &scratch) }) {
+        if !decomposes
+            || !tables.forEachDecomposed(value, { emitOrdered($0, into: &ids, limit: limit, scratch: &scratch) })
+        {
             emitOrdered(value, into: &ids, limit: limit, scratch: &scratch)
         }
     }
@@ -188,7 +197,8 @@ public struct WordPieceTokenizer: Sendable {
             return split(lowered, into: &ids, limit: limit, scratch: &scratch)
         }
         if !tables.flags(value).contains(.lowercases)
-            || !tables.forEachLowercase(value, { split($0, into: &ids, limit: limit, scratch: &scratch) }) {
+            || !tables.forEachLowercase(value, { split($0, into: &ids, limit: limit, scratch: &scratch) })
+        {
             split(value, into: &ids, limit: limit, scratch: &scratch)
         }
     }
@@ -247,7 +257,8 @@ public struct WordPieceTokenizer: Sendable {
                 var found: Int32? = nil
                 while end > start {
                     let piece = UnsafeBufferPointer(rebasing: word[scratch.bounds[start]..<scratch.bounds[end]])
-                    if let id = vocabulary.id(of: piece, continuation: start > 0, hash: scratch.hashes[end - start - 1]) {
+                    if let id = vocabulary.id(of: piece, continuation: start > 0, hash: scratch.hashes[end - start - 1])
+                    {
                         found = id
                         break
                     }

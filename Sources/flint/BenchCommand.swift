@@ -32,11 +32,14 @@ struct BenchCommand: ParsableCommand {
     var padding = 0
     @Flag(help: "Do not check that responses echo their events.")
     var noVerify = false
-    @Option(help: "Send this JSON event every time instead of numbered echo events (for model functions; no echo check).")
+    @Option(
+        help: "Send this JSON event every time instead of numbered echo events (for model functions; no echo check).")
     var event: String?
 
     func run() throws {
-        guard count > 0, concurrency > 0, padding >= 0 else { throw ValidationError("--count and --concurrency must be positive") }
+        guard count > 0, concurrency > 0, padding >= 0 else {
+            throw ValidationError("--count and --concurrency must be positive")
+        }
         guard let endpoint = URLComponents(string: url), endpoint.scheme == "http", let host = endpoint.host else {
             throw ValidationError("--url must be http://host:port, not '\(url)'")
         }
@@ -53,7 +56,10 @@ struct BenchCommand: ParsableCommand {
             Thread { [self] in
                 var connection: Int32 = -1
                 var samples: [Sample] = []
-                defer { if connection >= 0 { close(connection) }; results.withLock { $0.append(contentsOf: samples) } }
+                defer {
+                    if connection >= 0 { close(connection) }
+                    results.withLock { $0.append(contentsOf: samples) }
+                }
                 while true {
                     let sequence = next.add(1, ordering: .relaxed).oldValue
                     if sequence >= count { return }
@@ -64,21 +70,29 @@ struct BenchCommand: ParsableCommand {
                         if wait > 0 { usleep(useconds_t(wait * 1e6)) }
                     }
                     if connection < 0 { connection = Self.connect(host: host, port: port) }
-                    if connection < 0 { failures.withLock { $0.append("#\(sequence): cannot connect to \(host):\(port)") }; continue }
+                    if connection < 0 {
+                        failures.withLock { $0.append("#\(sequence): cannot connect to \(host):\(port)") }
+                        continue
+                    }
                     let body = event.map { Array($0.utf8) } ?? Array(#"{"seq":\#(sequence),"pad":"\#(pad)"}"#.utf8)
                     let began = padding >= 0 ? (rate == nil ? Date() : scheduled) : Date()
                     guard let reply = Self.post(connection, host: host, path: path, body: body) else {
                         failures.withLock { $0.append("#\(sequence): connection lost") }
-                        close(connection); connection = -1
+                        close(connection)
+                        connection = -1
                         continue
                     }
-                    samples.append(Sample(sequence: sequence, seconds: Date().timeIntervalSince(began), status: reply.status,
-                                          functionError: reply.functionError, echoed: reply.body == body))
+                    samples.append(
+                        Sample(
+                            sequence: sequence, seconds: Date().timeIntervalSince(began), status: reply.status,
+                            functionError: reply.functionError, echoed: reply.body == body))
                 }
             }
         }
-        threads.forEach { $0.start() }
-        while next.load(ordering: .relaxed) < count + concurrency || results.withLock({ $0.count }) + failures.withLock({ $0.count }) < count {
+        for thread in threads { thread.start() }
+        while next.load(ordering: .relaxed) < count + concurrency
+            || results.withLock({ $0.count }) + failures.withLock({ $0.count }) < count
+        {
             if results.withLock({ $0.count }) + failures.withLock({ $0.count }) >= count { break }
             usleep(2000)
         }
@@ -89,7 +103,11 @@ struct BenchCommand: ParsableCommand {
 
         let latencies = samples.map(\.seconds).sorted()
         func percentile(_ fraction: Double) -> String {
-            latencies.isEmpty ? "-" : String(format: "%.3f", latencies[min(latencies.count - 1, Int(Double(latencies.count - 1) * fraction))] * 1000)
+            latencies.isEmpty
+                ? "-"
+                : String(
+                    format: "%.3f",
+                    latencies[min(latencies.count - 1, Int(Double(latencies.count - 1) * fraction))] * 1000)
         }
         var seen: [Int: Int] = [:]
         for sample in samples { seen[sample.sequence, default: 0] += 1 }
@@ -98,13 +116,19 @@ struct BenchCommand: ParsableCommand {
         let functionErrors = samples.filter { $0.functionError }.count
         let verifies = !noVerify && event == nil
         let wrong = !verifies ? 0 : samples.filter { $0.status == 200 && !$0.functionError && !$0.echoed }.count
-        print("flint bench: \(count) invocations of \(function) at \(url), concurrency \(concurrency)"
-            + (rate.map { ", rate \($0)/s" } ?? ""))
-        print("  throughput \(String(format: "%.0f", Double(samples.count) / elapsed)) invocations/s (\(String(format: "%.2f", elapsed)) s)")
-        print("  latency ms: p50 \(percentile(0.5))  p90 \(percentile(0.9))  p99 \(percentile(0.99))  max \(percentile(1))")
-        print("  cold starts \(coldAfter.map { b in coldBefore.map { String(b - $0) } ?? "?" } ?? "?"), "
-            + "function errors \(functionErrors), HTTP errors \(httpErrors), lost \(lost.count), duplicated \(duplicated)"
-            + (verifies ? ", not echoed \(wrong)" : ""))
+        print(
+            "flint bench: \(count) invocations of \(function) at \(url), concurrency \(concurrency)"
+                + (rate.map { ", rate \($0)/s" } ?? ""))
+        print(
+            "  throughput \(String(format: "%.0f", Double(samples.count) / elapsed)) invocations/s (\(String(format: "%.2f", elapsed)) s)"
+        )
+        print(
+            "  latency ms: p50 \(percentile(0.5))  p90 \(percentile(0.9))  p99 \(percentile(0.99))  max \(percentile(1))"
+        )
+        print(
+            "  cold starts \(coldAfter.map { b in coldBefore.map { String(b - $0) } ?? "?" } ?? "?"), "
+                + "function errors \(functionErrors), HTTP errors \(httpErrors), lost \(lost.count), duplicated \(duplicated)"
+                + (verifies ? ", not echoed \(wrong)" : ""))
         for failure in lost.prefix(5) { print("  \(failure)") }
         if !lost.isEmpty || duplicated > 0 || httpErrors > 0 || functionErrors > 0 || wrong > 0 { throw ExitCode(1) }
     }
@@ -126,10 +150,13 @@ struct BenchCommand: ParsableCommand {
     /// The function's cold-start count from the emulator's `/stats`, or nil when the endpoint has none.
     static func coldStarts(host: String, port: Int, function: String) throws -> Int? {
         let connection = connect(host: host, port: port)
-        guard connection >= 0 else { throw ValidationError("cannot connect to \(host):\(port): is the emulator running?") }
+        guard connection >= 0 else {
+            throw ValidationError("cannot connect to \(host):\(port): is the emulator running?")
+        }
         defer { close(connection) }
         guard let reply = request(connection, method: "GET", host: host, path: "/stats", body: []), reply.status == 200,
-              let stats = try? JSONValue(parsing: reply.body) else { return nil }
+            let stats = try? JSONValue(parsing: reply.body)
+        else { return nil }
         return stats["functions"]?[function]?["coldStarts"]?.integer
     }
 
@@ -140,7 +167,10 @@ struct BenchCommand: ParsableCommand {
         guard getaddrinfo(host, String(port), &hints, &info) == 0, let first = info else { return -1 }
         defer { freeaddrinfo(info) }
         let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
-        guard fd >= 0, Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else { if fd >= 0 { close(fd) }; return -1 }
+        guard fd >= 0, Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
+            if fd >= 0 { close(fd) }
+            return -1
+        }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         return fd
@@ -152,11 +182,14 @@ struct BenchCommand: ParsableCommand {
 
     /// One HTTP/1.1 exchange on a kept-alive connection; nil when the connection fails.
     static func request(_ connection: Int32, method: String, host: String, path: String, body: [UInt8]) -> Reply? {
-        let head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        let head =
+            "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         let message = Array(head.utf8) + body
         var offset = 0
         while offset < message.count {
-            let sent = message[offset...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let sent = message[offset...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if sent <= 0 { return nil }
             offset += sent
         }
@@ -166,8 +199,11 @@ struct BenchCommand: ParsableCommand {
         var scanned = 0
         while headEnd == nil {
             while scanned + 3 < buffer.count {
-                if buffer[scanned] == 13 && buffer[scanned + 1] == 10 && buffer[scanned + 2] == 13 && buffer[scanned + 3] == 10 {
-                    headEnd = scanned; break
+                if buffer[scanned] == 13 && buffer[scanned + 1] == 10 && buffer[scanned + 2] == 13
+                    && buffer[scanned + 3] == 10
+                {
+                    headEnd = scanned
+                    break
                 }
                 scanned += 1
             }
@@ -182,7 +218,9 @@ struct BenchCommand: ParsableCommand {
         var length = 0
         var functionError = false
         for line in lines.dropFirst() {
-            if line.hasPrefix("content-length:") { length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0 }
+            if line.hasPrefix("content-length:") {
+                length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+            }
             if line.hasPrefix("x-amz-function-error:") { functionError = true }
         }
         let bodyStart = headEnd! + 4
@@ -191,6 +229,7 @@ struct BenchCommand: ParsableCommand {
             if received <= 0 { return nil }
             buffer.append(contentsOf: chunk[..<received])
         }
-        return Reply(status: status, functionError: functionError, body: Array(buffer[bodyStart..<(bodyStart + length)]))
+        return Reply(
+            status: status, functionError: functionError, body: Array(buffer[bodyStart..<(bodyStart + length)]))
     }
 }

@@ -56,13 +56,20 @@ struct ClassificationReport {
     var json: JSONValue {
         .object([
             "accuracy": .number(accuracy), "correct": .number(Double(correct)), "total": .number(Double(total)),
-            "macro": .object(["precision": .number(macroPrecision), "recall": .number(macroRecall), "f1": .number(macroF1)]),
-            "classes": .object(perClass.mapValues { figures in
-                .object(["precision": .number(figures.precision), "recall": .number(figures.recall),
-                         "f1": .number(figures.f1), "support": .number(Double(figures.support))])
-            }),
-            "confusion": .object(["labels": .array(labels.map { .string($0) }),
-                                  "matrix": .array(confusion.map { .array($0.map { .number(Double($0)) }) })]),
+            "macro": .object([
+                "precision": .number(macroPrecision), "recall": .number(macroRecall), "f1": .number(macroF1),
+            ]),
+            "classes": .object(
+                perClass.mapValues { figures in
+                    .object([
+                        "precision": .number(figures.precision), "recall": .number(figures.recall),
+                        "f1": .number(figures.f1), "support": .number(Double(figures.support)),
+                    ])
+                }),
+            "confusion": .object([
+                "labels": .array(labels.map { .string($0) }),
+                "matrix": .array(confusion.map { .array($0.map { .number(Double($0)) }) }),
+            ]),
         ])
     }
 
@@ -74,9 +81,13 @@ struct ClassificationReport {
         lines.append(pad("label", width) + pad("precision", 11) + pad("recall", 9) + pad("f1", 9) + "support")
         for label in labels {
             let figures = perClass[label]!
-            lines.append(pad(label, width) + pad(format3(figures.precision), 11) + number(figures.recall) + number(figures.f1) + String(figures.support))
+            lines.append(
+                pad(label, width) + pad(format3(figures.precision), 11) + number(figures.recall) + number(figures.f1)
+                    + String(figures.support))
         }
-        lines.append(pad("macro avg", width) + pad(format3(macroPrecision), 11) + number(macroRecall) + number(macroF1) + String(total))
+        lines.append(
+            pad("macro avg", width) + pad(format3(macroPrecision), 11) + number(macroRecall) + number(macroF1)
+                + String(total))
         lines.append("")
         lines.append("confusion matrix (rows: true label, columns: predicted)")
         let cell = max(6, (labels.map(\.count).max() ?? 0) + 1)
@@ -92,7 +103,8 @@ struct ClassificationReport {
 func format3(_ value: Double) -> String {
     let scaled = Int((value * 1000).rounded())
     let whole = scaled / 1000, fraction = abs(scaled % 1000)
-    return "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(String(repeating: "0", count: 3 - String(fraction).count))\(fraction)"
+    return
+        "\(scaled < 0 && whole == 0 ? "-" : "")\(whole).\(String(repeating: "0", count: 3 - String(fraction).count))\(fraction)"
 }
 
 func pad(_ text: String, _ width: Int) -> String {

@@ -9,7 +9,8 @@ import WordPiece
 struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
-        abstract: "Embed texts from standard input (one JSON string or {\"text\": ...} per line; plain lines with --lines).",
+        abstract:
+            "Embed texts from standard input (one JSON string or {\"text\": ...} per line; plain lines with --lines).",
         discussion: "Writes one JSON array per line, or all embeddings as a float32 .npy file with --npy."
     )
 
@@ -30,19 +31,24 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be within 1...4096, not \(batch)") }
-        if let threads, !(1...16).contains(threads) { throw ValidationError("--threads must be within 1...16, not \(threads)") }
+        if let threads, !(1...16).contains(threads) {
+            throw ValidationError("--threads must be within 1...16, not \(threads)")
+        }
     }
 
     func run() throws {
         // The FLINT_* settings as a bootstrap reads them, --threads over FLINT_THREADS; applied before the encoder's
         // init, which sizes its scratch by the pool.
         var compute: ComputeSettings
-        do { compute = try ComputeSettings(lookup: { getenv($0).map { String(cString: $0) } }) } catch { throw ValidationError(error.description) }
+        do { compute = try ComputeSettings(lookup: { getenv($0).map { String(cString: $0) } }) } catch {
+            throw ValidationError(error.description)
+        }
         if let threads { compute.threads = threads }
         do { try compute.apply() } catch { throw ValidationError(error.description) }
         let file = try ModelFile.open(model)
         let tokenizer = try file.tokenizer()
-        let encoder = try Encoder(model: file, precision: reference ? .float32 : .int8, activationGroup: compute.activationGroup)
+        let encoder = try Encoder(
+            model: file, precision: reference ? .float32 : .int8, activationGroup: compute.activationGroup)
         var vectors: [[Float]] = []
         var number = 0
         var output = ""
@@ -59,7 +65,10 @@ struct EmbedCommand: ParsableCommand {
                 }
             }
             pending.removeAll(keepingCapacity: true)
-            if unbuffered || output.utf8.count > 1 << 16 { FileHandle.standardOutput.write(Data(output.utf8)); output = "" }
+            if unbuffered || output.utf8.count > 1 << 16 {
+                FileHandle.standardOutput.write(Data(output.utf8))
+                output = ""
+            }
         }
         while let line = readLine(strippingNewline: true) {
             number += 1
@@ -80,7 +89,9 @@ struct EmbedCommand: ParsableCommand {
         var data = Data([0x93] + Array("NUMPY".utf8) + [1, 0])
         withUnsafeBytes(of: UInt16(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
         data.append(contentsOf: header.utf8)
-        for row in rows { for value in row { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } } }
+        for row in rows {
+            for value in row { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        }
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 }

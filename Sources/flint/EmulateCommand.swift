@@ -55,7 +55,10 @@ struct EmulateCommand: AsyncParsableCommand {
     var quiet = false
     @Flag(help: "Do not apply Lambda's streaming bandwidth (6 MB at full speed, then 2 MB/s) to streamed answers.")
     var noStreamBandwidthLimit = false
-    @Option(help: ArgumentHelp("Run each environment chrooted in DIR, as Lambda runs a package: DIR/var/task holds the unzipped zip and is the task root (needs root).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Run each environment chrooted in DIR, as Lambda runs a package: DIR/var/task holds the unzipped zip and is the task root (needs root).",
+            valueName: "DIR"))
     var chroot: String?
 
     func run() async throws {
@@ -63,7 +66,8 @@ struct EmulateCommand: AsyncParsableCommand {
             throw ValidationError("--on-throttle must be queue or reject, not '\(onThrottle)'")
         }
         guard maxConcurrency >= 1, perEnvConcurrency >= 1, provisioned >= 0, idleTimeout > 0, initTimeout > 0 else {
-            throw ValidationError("--max-concurrency and --per-env-concurrency must be ≥ 1, --provisioned ≥ 0, timeouts > 0")
+            throw ValidationError(
+                "--max-concurrency and --per-env-concurrency must be ≥ 1, --provisioned ≥ 0, timeouts > 0")
         }
         guard FileManager.default.isExecutableFile(atPath: bootstrap) else {
             throw ValidationError("no executable at --bootstrap \(bootstrap) (deploy/build-bootstrap builds it)")
@@ -97,7 +101,8 @@ struct EmulateCommand: AsyncParsableCommand {
         if let chroot {
             let root = URL(fileURLWithPath: chroot).standardizedFileURL.path
             guard FileManager.default.isExecutableFile(atPath: root + "/var/task/bootstrap") else {
-                throw ValidationError("--chroot \(chroot): no executable var/task/bootstrap (unzip a package into DIR/var/task)")
+                throw ValidationError(
+                    "--chroot \(chroot): no executable var/task/bootstrap (unzip a package into DIR/var/task)")
             }
             guard getuid() == 0 else { throw ValidationError("--chroot needs root (chroot(2))") }
             for index in definitions.indices {
@@ -124,8 +129,12 @@ struct EmulateCommand: AsyncParsableCommand {
         try await emulator.run { port in
             var lines = ["flint emulate: serving \(names.joined(separator: ", ")) on http://\(host):\(port)"]
             let first = names[0]
-            lines.append("  curl -s -XPOST http://\(host):\(port)/2015-03-31/functions/\(first)/invocations -d '{\"hello\":\"world\"}'")
-            lines.append("  aws lambda invoke --endpoint-url http://\(host):\(port) --function-name \(first) --payload '{}' out.json")
+            lines.append(
+                "  curl -s -XPOST http://\(host):\(port)/2015-03-31/functions/\(first)/invocations -d '{\"hello\":\"world\"}'"
+            )
+            lines.append(
+                "  aws lambda invoke --endpoint-url http://\(host):\(port) --function-name \(first) --payload '{}' out.json"
+            )
             lines.append("  curl -s http://\(host):\(port)/stats")
             FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         }
@@ -147,8 +156,11 @@ struct EmulateCommand: AsyncParsableCommand {
         let seconds = timeout ?? config["timeoutSeconds"]?.number ?? 3
         guard seconds > 0 && seconds <= 900 else { throw ValidationError("timeout for \(name) must be 0–900 seconds") }
         let megabytes = memory ?? config["memoryMB"]?.integer ?? 128
-        guard (128...10_240).contains(megabytes) else { throw ValidationError("memory for \(name) must be 128–10240 MB") }
-        let root = FileManager.default.fileExists(atPath: folder.path) ? folder.path : FileManager.default.currentDirectoryPath
+        guard (128...10_240).contains(megabytes) else {
+            throw ValidationError("memory for \(name) must be 128–10240 MB")
+        }
+        let root =
+            FileManager.default.fileExists(atPath: folder.path) ? folder.path : FileManager.default.currentDirectoryPath
         return FunctionDefinition(
             name: name, executable: URL(fileURLWithPath: bootstrap).standardizedFileURL.path,
             arguments: bootstrapArgument, handler: handler ?? config["handler"]?.string ?? name, taskRoot: root,

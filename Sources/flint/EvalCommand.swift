@@ -42,7 +42,8 @@ struct EvalCommand: ParsableCommand {
             let rows = try Self.lines(predictions)
             let truth = try rows.enumerated().map { number, row in
                 guard let label = row["label"]?.string, row["predicted"]?.string != nil else {
-                    throw ValidationError("\(predictions) line \(number + 1): expected {\"label\": ..., \"predicted\": ...}")
+                    throw ValidationError(
+                        "\(predictions) line \(number + 1): expected {\"label\": ..., \"predicted\": ...}")
                 }
                 return label
             }
@@ -50,9 +51,13 @@ struct EvalCommand: ParsableCommand {
             emit(report.json, text: report.text)
             return
         }
-        guard let function, let labeled else { throw ValidationError("give a function and a labeled set (or --predictions FILE)") }
+        guard let function, let labeled else {
+            throw ValidationError("give a function and a labeled set (or --predictions FILE)")
+        }
         let folder = URL(fileURLWithPath: functionsDir).appendingPathComponent(function).standardizedFileURL.path
-        guard FileManager.default.fileExists(atPath: folder) else { throw ValidationError("no function folder \(folder)") }
+        guard FileManager.default.fileExists(atPath: folder) else {
+            throw ValidationError("no function folder \(folder)")
+        }
         let environment = FunctionEnvironment { name in
             switch name {
             case "LAMBDA_TASK_ROOT": folder
@@ -65,13 +70,18 @@ struct EvalCommand: ParsableCommand {
         let quiet = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(quiet) }
         let overrides = ["FLINT_MODEL": model, "FLINT_INDEX": index].compactMapValues { $0 }
-        let variables: @Sendable (String) -> String? = { name in overrides[name] ?? FunctionEnvironment.processVariable(name) }
+        let variables: @Sendable (String) -> String? = { name in
+            overrides[name] ?? FunctionEnvironment.processVariable(name)
+        }
         let logger = Logger(level: .warn, fileDescriptor: 2)
         guard let factory = FunctionRegistry.all.factory(named: function) else {
-            throw ValidationError("no handler named \(function); known: \(FunctionRegistry.all.names.joined(separator: ", "))")
+            throw ValidationError(
+                "no handler named \(function); known: \(FunctionRegistry.all.names.joined(separator: ", "))")
         }
-        let handler = try factory(HandlerInitContext(function: environment, logger: logger, outputFileDescriptor: quiet,
-                                                     variables: variables))
+        let handler = try factory(
+            HandlerInitContext(
+                function: environment, logger: logger, outputFileDescriptor: quiet,
+                variables: variables))
         let rows = try Self.lines(labeled)
         guard !rows.isEmpty else { throw ValidationError("\(labeled) holds no examples") }
 
@@ -82,7 +92,8 @@ struct EvalCommand: ParsableCommand {
             headers.requestID = "eval-\(latencies.count + 1)"
             headers.deadline = String(Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
             headers.invokedFunctionARN = "arn:aws:lambda:local:000000000000:function:\(function)"
-            let context = LambdaContext(invocation: try InvocationMetadata(headers: headers), function: environment, logger: logger)
+            let context = LambdaContext(
+                invocation: try InvocationMetadata(headers: headers), function: environment, logger: logger)
             var response: [UInt8] = []
             let started = DispatchTime.now()
             try handler.handle(event.jsonBytes, context: context, response: &response)
@@ -111,13 +122,18 @@ struct EvalCommand: ParsableCommand {
         case "embed":
             var cosines: [Double] = []
             for (number, row) in rows.enumerated() {
-                guard let input = row["text"]?.string, let reference = row["embedding"]?.array?.compactMap(\.number), !reference.isEmpty else {
-                    throw ValidationError("\(labeled) line \(number + 1): expected {\"text\": ..., \"embedding\": [numbers]}")
+                guard let input = row["text"]?.string, let reference = row["embedding"]?.array?.compactMap(\.number),
+                    !reference.isEmpty
+                else {
+                    throw ValidationError(
+                        "\(labeled) line \(number + 1): expected {\"text\": ..., \"embedding\": [numbers]}")
                 }
                 let answer = try invoke(.object(["input": .string(input), "truncate": .bool(true)]))
                 let vector = answer["data"]?.array?.first?["embedding"]?.array?.compactMap(\.number) ?? []
                 guard vector.count == reference.count else {
-                    throw ValidationError("line \(number + 1): the function returned \(vector.count) dimensions, the reference has \(reference.count)")
+                    throw ValidationError(
+                        "line \(number + 1): the function returned \(vector.count) dimensions, the reference has \(reference.count)"
+                    )
                 }
                 let cosine = Self.cosine(vector, reference)
                 cosines.append(cosine)
@@ -125,15 +141,21 @@ struct EvalCommand: ParsableCommand {
             }
             let sorted = cosines.sorted()
             let mean = cosines.reduce(0, +) / Double(cosines.count)
-            figures = .object(["cosine": .object(["mean": .number(mean), "min": .number(sorted[0]),
-                                                  "p5": .number(sorted[sorted.count * 5 / 100])]), "total": .number(Double(cosines.count))])
-            text = "cosine to the reference over \(cosines.count) texts: mean \(String(format: "%.5f", mean)), "
+            figures = .object([
+                "cosine": .object([
+                    "mean": .number(mean), "min": .number(sorted[0]),
+                    "p5": .number(sorted[sorted.count * 5 / 100]),
+                ]), "total": .number(Double(cosines.count)),
+            ])
+            text =
+                "cosine to the reference over \(cosines.count) texts: mean \(String(format: "%.5f", mean)), "
                 + "minimum \(String(format: "%.5f", sorted[0])), 5th percentile \(String(format: "%.5f", sorted[sorted.count * 5 / 100]))"
         case "search":
             var hitsAt1 = 0, hitsAtK = 0, reciprocal = 0.0
             for (number, row) in rows.enumerated() {
                 guard let query = row["query"]?.string, let expected = row["id"], expected != .null else {
-                    throw ValidationError("\(labeled) line \(number + 1): expected {\"query\": ..., \"id\": expected document id}")
+                    throw ValidationError(
+                        "\(labeled) line \(number + 1): expected {\"query\": ..., \"id\": expected document id}")
                 }
                 let answer = try invoke(.object(["query": .string(query)]))
                 let ids = answer["results"]?.array?.map { $0["document"]?["id"] ?? .null } ?? []
@@ -145,21 +167,28 @@ struct EvalCommand: ParsableCommand {
                 predictionLines.append(.object(["query": .string(query), "id": expected, "found": .array(ids)]))
             }
             let total = Double(rows.count)
-            figures = .object(["hitAt1": .number(Double(hitsAt1) / total), "hitAtK": .number(Double(hitsAtK) / total),
-                               "mrr": .number(reciprocal / total), "total": .number(total)])
-            text = "hit@1 \(format3(Double(hitsAt1) / total)), hit@k \(format3(Double(hitsAtK) / total)), MRR \(format3(reciprocal / total)) over \(rows.count) queries"
+            figures = .object([
+                "hitAt1": .number(Double(hitsAt1) / total), "hitAtK": .number(Double(hitsAtK) / total),
+                "mrr": .number(reciprocal / total), "total": .number(total),
+            ])
+            text =
+                "hit@1 \(format3(Double(hitsAt1) / total)), hit@k \(format3(Double(hitsAtK) / total)), MRR \(format3(reciprocal / total)) over \(rows.count) queries"
         default:
             throw ValidationError("flint eval knows classify, embed and search, not \(function)")
         }
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         var members = figures.object ?? [:]
-        members["latencyMs"] = .object(["p50": .number(percentile(0.5)), "p90": .number(percentile(0.9)),
-                                        "p99": .number(percentile(0.99)), "max": .number(sorted.last ?? 0)])
-        text += "\n\nlatency per invocation (handler only, \(sorted.count) invocations): p50 \(String(format: "%.2f", percentile(0.5))) ms, "
+        members["latencyMs"] = .object([
+            "p50": .number(percentile(0.5)), "p90": .number(percentile(0.9)),
+            "p99": .number(percentile(0.99)), "max": .number(sorted.last ?? 0),
+        ])
+        text +=
+            "\n\nlatency per invocation (handler only, \(sorted.count) invocations): p50 \(String(format: "%.2f", percentile(0.5))) ms, "
             + "p90 \(String(format: "%.2f", percentile(0.9))) ms, p99 \(String(format: "%.2f", percentile(0.99))) ms"
         if let predictionsOut {
-            let body = predictionLines.map { String(decoding: $0.jsonBytes, as: UTF8.self) }.joined(separator: "\n") + "\n"
+            let body =
+                predictionLines.map { String(decoding: $0.jsonBytes, as: UTF8.self) }.joined(separator: "\n") + "\n"
             try body.write(toFile: predictionsOut, atomically: true, encoding: .utf8)
         }
         emit(.object(members), text: text)
@@ -170,15 +199,22 @@ struct EvalCommand: ParsableCommand {
     }
 
     static func lines(_ path: String) throws -> [JSONValue] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
-        return try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().compactMap { number, line in
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path)")
+        }
+        return try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().compactMap {
+            number, line in
             line.allSatisfy(\.isWhitespace) ? nil : try TextInput.json(String(line), number: number + 1)
         }
     }
 
     static func cosine(_ a: [Double], _ b: [Double]) -> Double {
         var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) { dot += x * y; na += x * x; nb += y * y }
+        for (x, y) in zip(a, b) {
+            dot += x * y
+            na += x * x
+            nb += y * y
+        }
         return dot / max((na * nb).squareRoot(), 1e-12)
     }
 }

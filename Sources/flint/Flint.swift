@@ -6,6 +6,9 @@ struct Flint: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flint",
         abstract: "Flint: serve ML models on AWS Lambda from Swift.",
-        subcommands: [EmulateCommand.self, BenchCommand.self, QuantizeCommand.self, InspectCommand.self, TokenizeCommand.self, EmbedCommand.self, IndexCommand.self, EvalCommand.self]
+        subcommands: [
+            EmulateCommand.self, BenchCommand.self, QuantizeCommand.self, InspectCommand.self, TokenizeCommand.self,
+            EmbedCommand.self, IndexCommand.self, EvalCommand.self,
+        ]
     )
 }

@@ -29,25 +29,31 @@ struct IndexCommand: ParsableCommand {
     var truncate = false
 
     func run() throws {
-        guard let data = FileManager.default.contents(atPath: corpus) else { throw ValidationError("cannot read \(corpus)") }
+        guard let data = FileManager.default.contents(atPath: corpus) else {
+            throw ValidationError("cannot read \(corpus)")
+        }
         let file = try ModelFile.open(model)
         let tokenizer = try file.tokenizer()
         let encoder = try Encoder(model: file)
         let limit = min(encoder.configuration.maxSequenceLength, tokenizer.configuration.maxLength)
         var documents: [JSONValue] = [], sequences: [[Int32]] = []
-        for (offset, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (offset, line) in String(decoding: data, as: UTF8.self).split(
+            separator: "\n", omittingEmptySubsequences: false
+        ).enumerated() {
             let number = offset + 1
             if line.allSatisfy(\.isWhitespace) { continue }
             let value = try TextInput.json(String(line), number: number)
             var members = value.object ?? [:]
             if let text = value.string { members = [textField: .string(text)] }
             guard let text = members[textField]?.string, !text.isEmpty else {
-                throw ValidationError("line \(number): expected an object with a non-empty \"\(textField)\" string, or a JSON string")
+                throw ValidationError(
+                    "line \(number): expected an object with a non-empty \"\(textField)\" string, or a JSON string")
             }
             if members["id"] == nil { members["id"] = .number(Double(number)) }
             let ids = tokenizer.encode(text, maxLength: limit + 1).ids
             if ids.count > limit && !truncate {
-                throw ValidationError("line \(number): the text has more than \(limit) tokens (pass --truncate to cut it)")
+                throw ValidationError(
+                    "line \(number): the text has more than \(limit) tokens (pass --truncate to cut it)")
             }
             documents.append(.object(members))
             sequences.append(ids.count > limit ? Array(ids.prefix(limit - 1)) + [ids[ids.count - 1]] : ids)
@@ -56,7 +62,8 @@ struct IndexCommand: ParsableCommand {
         let started = Date()
         var vectors: [[Float]] = []
         for start in stride(from: 0, to: sequences.count, by: 256) {
-            vectors += encoder.embed(batch: Array(sequences[start..<min(start + 256, sequences.count)]), normalize: true)
+            vectors += encoder.embed(
+                batch: Array(sequences[start..<min(start + 256, sequences.count)]), normalize: true)
         }
         let info: JSONValue = .object([
             "modelName": file.metadata["modelName"] ?? .string("model"),
@@ -65,8 +72,12 @@ struct IndexCommand: ParsableCommand {
         ])
         let bytes = try VectorIndex.encode(vectors: vectors, documents: documents, info: info)
         try ModelWriter.write(bytes, to: output)
-        FileHandle.standardError.write(Data(String(format: "flint index: %d documents, %d dimensions, %.1f s to embed, %d bytes\n",
-                                                   documents.count, encoder.configuration.hiddenSize, Date().timeIntervalSince(started), bytes.count).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "flint index: %d documents, %d dimensions, %.1f s to embed, %d bytes\n",
+                    documents.count, encoder.configuration.hiddenSize, Date().timeIntervalSince(started), bytes.count
+                ).utf8))
         print(output)
     }
 }

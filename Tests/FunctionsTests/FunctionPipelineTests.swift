@@ -8,7 +8,9 @@ import Testing
 /// streaming decisions, SQS batches and configuration checks.
 @Suite(.timeLimit(.minutes(2)))
 struct FunctionPipelineTests {
-    static let smallLimits: JSONValue = .object(["maxInputs": .number(4), "maxTotalTokens": .number(120), "maxRequestBytes": .number(2000)])
+    static let smallLimits: JSONValue = .object([
+        "maxInputs": .number(4), "maxTotalTokens": .number(120), "maxRequestBytes": .number(2000),
+    ])
 
     // MARK: - Event shapes and error bodies
 
@@ -27,7 +29,10 @@ struct FunctionPipelineTests {
         ("/v1/other", "POST", #"{"input":"w1"}"#, 404, "not_found"),
         ("/v1/embeddings", "GET", #"{"input":"w1"}"#, 405, "method_not_allowed"),
         ("/v1/embeddings", "POST", "{", 400, "invalid_request_error"),
-        ("/v1/embeddings", "POST", #"{"input":""# + String(repeating: "w1 ", count: 800) + #""}"#, 413, "request_too_large"),
+        (
+            "/v1/embeddings", "POST", #"{"input":""# + String(repeating: "w1 ", count: 800) + #""}"#, 413,
+            "request_too_large"
+        ),
     ])
     func httpErrorsHaveOneBodyShape(path: String, method: String, body: String, status: Int, code: String) throws {
         let embed = try FunctionFixture.handler("embed", configuration: ["limits": Self.smallLimits])
@@ -87,7 +92,8 @@ struct FunctionPipelineTests {
     static func streams(_ handler: any LambdaHandler, _ event: String) throws -> Bool {
         let streaming = try #require(handler as? any LambdaStreamingHandler)
         var response: [UInt8] = []
-        return try streaming.respond(to: Array(event.utf8), context: FunctionFixture.context(), response: &response) != nil
+        return try streaming.respond(to: Array(event.utf8), context: FunctionFixture.context(), response: &response)
+            != nil
     }
 
     @Test func streamingIsDecidedFromTheParsedRequest() throws {
@@ -104,7 +110,9 @@ struct FunctionPipelineTests {
     @Test func aStreamedAnswerIsJSONLinesThenUsage() throws {
         let embed = try FunctionFixture.handler("embed")
         let bytes = try FunctionFixture.invokeBytes(embed, #"{"input":["w1","w2 w3"],"stream":true}"#)
-        let lines = try String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { try JSONValue(parsing: Array($0.utf8)) }
+        let lines = try String(decoding: bytes, as: UTF8.self).split(separator: "\n").map {
+            try JSONValue(parsing: Array($0.utf8))
+        }
         #expect(lines.count == 3)
         #expect(lines.prefix(2).map { $0["index"]?.integer } == [0, 1])
         #expect(lines.last?["object"] == .string("usage"))
@@ -117,15 +125,20 @@ struct FunctionPipelineTests {
         let split = try #require(bytes.firstRange(of: [UInt8](repeating: 0, count: 8)))
         let prelude = try JSONValue(parsing: Array(bytes[..<split.lowerBound]))
         #expect(prelude["statusCode"]?.integer == 400)
-        #expect(try JSONValue(parsing: Array(bytes[split.upperBound...]))["error"]?["message"] == .string("input[0] is empty"))
+        #expect(
+            try JSONValue(parsing: Array(bytes[split.upperBound...]))["error"]?["message"]
+                == .string("input[0] is empty"))
     }
 
     // MARK: - Stream limits apply only where the answer streams
 
     @Test func anSQSRecordAskingToStreamKeepsTheBufferedLimits() throws {
         let embed = try FunctionFixture.handler("embed", configuration: ["limits": Self.smallLimits])
-        let many = JSONValue.object(["input": .array(Array(repeating: .string("w1"), count: 10)), "stream": .bool(true)])
-        let answer = try FunctionFixture.invoke(embed, FunctionFixture.sqs([String(decoding: many.jsonBytes, as: UTF8.self), "w1 w2"]))
+        let many = JSONValue.object([
+            "input": .array(Array(repeating: .string("w1"), count: 10)), "stream": .bool(true),
+        ])
+        let answer = try FunctionFixture.invoke(
+            embed, FunctionFixture.sqs([String(decoding: many.jsonBytes, as: UTF8.self), "w1 w2"]))
         #expect(answer["batchItemFailures"] == .array([.object(["itemIdentifier": .string("m0")])]))
         #expect(answer["results"]?.array?.map { $0["messageId"] } == [.string("m1")])
     }
@@ -133,8 +146,9 @@ struct FunctionPipelineTests {
     @Test func aBatchTooLargeForOneResponseFailsOnlyTheRecordsThatDoNotFit() throws {
         let embed = try FunctionFixture.handler("embed")
         // 256 texts a record, 32 floats each: about 130 KB of answer per record, 80 records ≈ 10 MB.
-        let record = String(decoding: JSONValue.object(["input": .array(Array(repeating: .string("w1 w2"), count: 256))]).jsonBytes,
-                            as: UTF8.self)
+        let record = String(
+            decoding: JSONValue.object(["input": .array(Array(repeating: .string("w1 w2"), count: 256))]).jsonBytes,
+            as: UTF8.self)
         let bytes = try FunctionFixture.invokeBytes(embed, FunctionFixture.sqs(Array(repeating: record, count: 80)))
         #expect(bytes.count <= LambdaRuntime.maximumResponseBytes)
         let answer = try JSONValue(parsing: bytes)
@@ -180,7 +194,10 @@ struct FunctionPipelineTests {
     @Test func metricsGoToTheDescriptorTheContextNames() throws {
         let path = NSTemporaryDirectory() + "flint-emf-\(UUID().uuidString)"
         let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        defer { close(file); unlink(path) }
+        defer {
+            close(file)
+            unlink(path)
+        }
         let embed = try FunctionFixture.handler("embed", output: file)
         _ = try FunctionFixture.invoke(embed, #"{"input":"w1"}"#)
         let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")

@@ -11,8 +11,9 @@ struct MetricsEmitterTests {
         try #require(pipe(&ends) == 0)
         let readEnd = ends[0], writeEnd = ends[1]
         let emitters = try (0..<2).map { _ in
-            try MetricsEmitter(configuration: FunctionConfiguration(values: .object([:])), functionName: "f", model: nil,
-                               fileDescriptor: writeEnd)
+            try MetricsEmitter(
+                configuration: FunctionConfiguration(values: .object([:])), functionName: "f", model: nil,
+                fileDescriptor: writeEnd)
         }
         let writers = 4, linesEach = 20
         // 100 KB of text in each line: 25 times PIPE_BUF.
@@ -47,8 +48,14 @@ extension Thread {
     final class Result<T>: @unchecked Sendable {
         private let done = DispatchSemaphore(value: 0)
         private var value: T?
-        func set(_ value: T) { self.value = value; done.signal() }
-        func wait() -> T { done.wait(); return value! }
+        func set(_ value: T) {
+            self.value = value
+            done.signal()
+        }
+        func wait() -> T {
+            done.wait()
+            return value!
+        }
     }
 
     static func detachNewThreadWithResult<T>(_ body: @escaping @Sendable () -> T) -> Result<T> {

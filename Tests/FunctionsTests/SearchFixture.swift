@@ -13,8 +13,9 @@ enum SearchFixture {
         let file = try ModelFile.open(FunctionFixture.modelPath)
         let tokenizer = try file.tokenizer()
         let vectors = try Encoder(model: file).embed(batch: documents.map { tokenizer.encode($0).ids }, normalize: true)
-        let bytes = try VectorIndex.encode(vectors: vectors, documents: documents.map { .object(["text": .string($0)]) },
-                                           info: .object(["modelName": .string("tiny")]))
+        let bytes = try VectorIndex.encode(
+            vectors: vectors, documents: documents.map { .object(["text": .string($0)]) },
+            info: .object(["modelName": .string("tiny")]))
         let path = NSTemporaryDirectory() + "flint-functions-\(UUID().uuidString).flintidx"
         try ModelWriter.write(bytes, to: path)
         return try FunctionFixture.handler("search", variables: ["FLINT_INDEX": path])

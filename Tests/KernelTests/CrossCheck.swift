@@ -4,11 +4,14 @@ import Foundation
 /// compiler or a built check.
 enum CrossCheck {
     /// The package root.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     /// Sources/CKernels.
     static let kernels = root.appendingPathComponent("Sources/CKernels").path
     /// A checker's source under Tests/KernelTests/CrossChecks.
-    static func checker(_ name: String) -> String { root.appendingPathComponent("Tests/KernelTests/CrossChecks/\(name)").path }
+    static func checker(_ name: String) -> String {
+        root.appendingPathComponent("Tests/KernelTests/CrossChecks/\(name)").path
+    }
 
     /// Runs `arguments[0]` with the rest; returns its exit status and its output (stdout and stderr together).
     static func run(_ arguments: [String]) throws -> (Int32, String) {

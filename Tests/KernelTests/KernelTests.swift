@@ -19,19 +19,23 @@ import Testing
 
     /// out = a · wᵀ through the packed layer on `path`, with unit scales and no bias: every group's int32 sum is
     /// added in float in one order on every path, so equal integer sums give equal floats.
-    static func unitSums(_ path: flint_kernel_path, m: Int, n: Int, k: Int, group: Int, a: [Int8], w: [Int8]) -> [Float] {
+    static func unitSums(_ path: flint_kernel_path, m: Int, n: Int, k: Int, group: Int, a: [Int8], w: [Int8]) -> [Float]
+    {
         var packed = [Int8](repeating: 0, count: n * k)
         flint_pack_s8(Int32(n), Int32(k), w, &packed)
         var out = [Float](repeating: .nan, count: m * n)
-        flint_linear_s8_packed_path(path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a,
-                                    [Float](repeating: 1, count: m * (k / group)), packed, [Float](repeating: 1, count: n), nil, &out)
+        flint_linear_s8_packed_path(
+            path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a,
+            [Float](repeating: 1, count: m * (k / group)), packed, [Float](repeating: 1, count: n), nil, &out)
         return out
     }
 
     @Test func everySupportedPathMatchesTheScalarReference() {
         var generator = Generator(state: 7)
-        let sizes: [(Int, Int, Int)] = [(1, 8, 4), (1, 8, 32), (3, 16, 36), (2, 8, 64), (5, 24, 68), (1, 384, 384),
-                                        (4, 1536, 384), (3, 384, 1536), (9, 40, 128), (13, 64, 1000)]
+        let sizes: [(Int, Int, Int)] = [
+            (1, 8, 4), (1, 8, 32), (3, 16, 36), (2, 8, 64), (5, 24, 68), (1, 384, 384),
+            (4, 1536, 384), (3, 384, 1536), (9, 40, 128), (13, 64, 1000),
+        ]
         var checked = 0
         for path in Self.paths where flint_kernel_supported(path) != 0 {
             for (m, n, k) in sizes {
@@ -78,7 +82,8 @@ import Testing
         let rows = w + [Int8](repeating: 0, count: 6 * 4)
         var packed = [Int8](repeating: 0, count: 8 * 4), out = [Float](repeating: 0, count: 8)
         flint_pack_s8(8, 4, rows, &packed)
-        flint_linear_s8_packed(1, 8, 4, 4, a, [0.5], packed, [0.25, 2, 1, 1, 1, 1, 1, 1], [1, -1, 0, 0, 0, 0, 0, 0], &out)
+        flint_linear_s8_packed(
+            1, 8, 4, 4, a, [0.5], packed, [0.25, 2, 1, 1, 1, 1, 1, 1], [1, -1, 0, 0, 0, 0, 0, 0], &out)
         let dot0 = Float(1 * 4 - 2 * 5 - 3 * 6 + 127 * 7), dot1 = Float(-127 + 0 + 3 + 254)
         #expect(out[0] == dot0 * 0.5 * 0.25 + 1)
         #expect(out[1] == dot1 * 0.5 * 2 - 1)
@@ -87,22 +92,25 @@ import Testing
     /// After flint_pool_wake the workers poll, and a layer of only 1–8 M multiply-adds splits too; split or not,
     /// each output is computed whole by one thread, so the floats equal the one-thread path's exactly.
     @Test func wokenPoolSplitsSmallLayersWithTheSameResult() {
-        let (m, n, k, group) = (12, 384, 384, 64)   // 1.77 M multiply-adds: a 12-token text's Q/K/V layer
+        let (m, n, k, group) = (12, 384, 384, 64)  // 1.77 M multiply-adds: a 12-token text's Q/K/V layer
         var generator = Generator(state: 17)
         let a = (0..<(m * k)).map { _ in generator.int8() }
         let w = (0..<(n * k)).map { _ in generator.int8() }
-        let aScales = (0..<(m * k / group)).map { Float($0 % 13 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
+        let aScales = (0..<(m * k / group)).map { Float($0 % 13 + 1) / 1000 },
+            wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
         let bias = (0..<n).map { Float($0) / 10 }
         var packed = [Int8](repeating: 0, count: n * k)
         flint_pack_s8(Int32(n), Int32(k), w, &packed)
         var single = [Float](repeating: .nan, count: m * n)
-        flint_linear_s8_packed_path(flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
-                                    packed, wScales, bias, &single)
+        flint_linear_s8_packed_path(
+            flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
+            packed, wScales, bias, &single)
         flint_pool_wake()
         if flint_thread_count() == 1 { #expect(flint_pool_polling() == 0) }
-        for _ in 0..<50 {   // repeated, so that the workers are awake for most of them
+        for _ in 0..<50 {  // repeated, so that the workers are awake for most of them
             var threaded = [Float](repeating: .nan, count: m * n)
-            flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+            flint_linear_s8_packed(
+                Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
             #expect(threaded == single)
         }
     }
@@ -114,13 +122,15 @@ import Testing
         var generator = Generator(state: 11)
         let a = (0..<(m * k)).map { _ in generator.int8() }
         let w = (0..<(n * k)).map { _ in generator.int8() }
-        let aScales = (0..<(m * k / group)).map { Float($0 % 29 + 1) / 1000 }, wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
+        let aScales = (0..<(m * k / group)).map { Float($0 % 29 + 1) / 1000 },
+            wScales = (0..<n).map { Float($0 % 7 + 1) / 100 }
         let bias = (0..<n).map { Float($0) / 10 }
         var packed = [Int8](repeating: 0, count: n * k)
         flint_pack_s8(Int32(n), Int32(k), w, &packed)
         var single = [Float](repeating: .nan, count: m * n), threaded = single
-        flint_linear_s8_packed_path(flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
-                                    packed, wScales, bias, &single)
+        flint_linear_s8_packed_path(
+            flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
+            packed, wScales, bias, &single)
         flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
         let mismatches = zip(single, threaded).filter { $0 != $1 }.count
         #expect(mismatches == 0, "\(mismatches) outputs differ (threads: \(flint_thread_count()))")
@@ -134,16 +144,20 @@ import Testing
         flint_unpack_s8(Int32(n), Int32(k), packed, &back)
         #expect(back == w)
         // Row 9, inputs 4…7: block 1, quad 1, row 1 of the block.
-        #expect(Array(packed[(((1 * 3 + 1) * 8 + 1) * 4)..<(((1 * 3 + 1) * 8 + 1) * 4 + 4)]) == Array(w[(9 * k + 4)..<(9 * k + 8)]))
+        #expect(
+            Array(packed[(((1 * 3 + 1) * 8 + 1) * 4)..<(((1 * 3 + 1) * 8 + 1) * 4 + 4)])
+                == Array(w[(9 * k + 4)..<(9 * k + 8)]))
     }
 
     /// The packed kernels against the exact value: the int32 group sums are exact, so only float rounding order may
     /// differ, bounded by the size of the terms.
     @Test func packedLinearMatchesTheExactValueOnEveryPath() {
         var generator = Generator(state: 13)
-        let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [(1, 8, 4, 4), (3, 16, 64, 32), (5, 24, 128, 64), (4, 384, 384, 64),
-                                                             (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0),
-                                                             (16, 1536, 384, 64)]   // the last one splits over the pool
+        let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [
+            (1, 8, 4, 4), (3, 16, 64, 32), (5, 24, 128, 64), (4, 384, 384, 64),
+            (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0),
+            (16, 1536, 384, 64),
+        ]  // the last one splits over the pool
         var checked = 0
         for path in [FLINT_KERNEL_SCALAR] + Self.paths where flint_kernel_supported(path) != 0 {
             for (m, n, k, group) in shapes {
@@ -176,11 +190,14 @@ import Testing
                 var packed = [Int8](repeating: 0, count: n * k)
                 flint_pack_s8(Int32(n), Int32(k), w, &packed)
                 var got = [Float](repeating: .nan, count: m * n)
-                flint_linear_s8_packed_path(path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &got)
+                flint_linear_s8_packed_path(
+                    path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias,
+                    &got)
                 #expect(close(got), "\(String(cString: flint_kernel_name(path))) m=\(m) n=\(n) k=\(k) group=\(group)")
                 // The threaded entry point (on the selected path) agrees too.
                 var threaded = [Float](repeating: .nan, count: m * n)
-                flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+                flint_linear_s8_packed(
+                    Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
                 #expect(close(threaded))
                 checked += 1
             }
@@ -230,12 +247,17 @@ import Testing
             for head in 0..<heads {
                 for i in 0..<count {
                     let logits = (0..<count).map { j in
-                        (0..<size).reduce(0.0) { $0 + Double(q[i * hidden + head * size + $1]) * Double(k[j * hidden + head * size + $1]) }
+                        (0..<size).reduce(0.0) {
+                            $0 + Double(q[i * hidden + head * size + $1]) * Double(k[j * hidden + head * size + $1])
+                        }
                             / Double(size).squareRoot()
                     }
-                    let top = logits.max()!, weights = logits.map { Foundation.exp($0 - top) }, total = weights.reduce(0, +)
+                    let top = logits.max()!, weights = logits.map { Foundation.exp($0 - top) },
+                        total = weights.reduce(0, +)
                     for e in 0..<size {
-                        let expected = (0..<count).reduce(0.0) { $0 + weights[$1] / total * Double(v[$1 * hidden + head * size + e]) }
+                        let expected = (0..<count).reduce(0.0) {
+                            $0 + weights[$1] / total * Double(v[$1 * hidden + head * size + e])
+                        }
                         worst = max(worst, abs(expected - Double(context[i * hidden + head * size + e])))
                     }
                 }

@@ -20,14 +20,18 @@ import Testing
     }()
 
     #if arch(x86_64)
-    @Test(.enabled(if: simde && compiler != nil, "libsimde-dev or a C compiler is not installed (deploy/test installs SIMDe)"))
+    @Test(
+        .enabled(
+            if: simde && compiler != nil, "libsimde-dev or a C compiler is not installed (deploy/test installs SIMDe)"))
     func vnniMatchesScalarUnderSIMDe() throws {
         let kernels = CrossCheck.kernels
         let binary = NSTemporaryDirectory() + "flint-vnni-check-\(getpid())"
         defer { unlink(binary) }
-        let build = try CrossCheck.run([Self.compiler!, "-O2", "-Wno-psabi", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
-                                        CrossCheck.checker("vnni_check.c"), "\(kernels)/linear_avx512vnni.c",
-                                        "\(kernels)/linear_generic.c", "-lm", "-o", binary])
+        let build = try CrossCheck.run([
+            Self.compiler!, "-O2", "-Wno-psabi", "-DFLINT_SIMDE", "-I", "\(kernels)/include",
+            CrossCheck.checker("vnni_check.c"), "\(kernels)/linear_avx512vnni.c",
+            "\(kernels)/linear_generic.c", "-lm", "-o", binary,
+        ])
         #expect(build.0 == 0, "compile failed: \(build.1)")
         let check = try CrossCheck.run([binary])
         #expect(check.0 == 0 && check.1.hasPrefix("ok "), "VNNI check said: \(check.1)")

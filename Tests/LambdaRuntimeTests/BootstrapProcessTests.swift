@@ -1,5 +1,5 @@
-import Foundation
 import FlintJSON
+import Foundation
 import Testing
 
 /// The real `bootstrap` executable, spawned as Lambda would, against the fake Runtime API.
@@ -7,9 +7,12 @@ import Testing
 struct BootstrapProcessTests {
     /// The debug bootstrap that `swift test` builds beside the test bundle.
     static let debugBootstrap: String = {
-        let runner = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let runner =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: runner).deletingLastPathComponent()
-        if directory.lastPathComponent == "MacOS" { directory = directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+        if directory.lastPathComponent == "MacOS" {
+            directory = directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        }
         return directory.appendingPathComponent("bootstrap").path
     }()
 
@@ -22,10 +25,14 @@ struct BootstrapProcessTests {
     }
 
     /// Starts `binary` with a Lambda-like environment; the returned closure waits for it to exit.
-    static func spawn(_ binary: String, api: FakeRuntimeAPI?, handler: String, extra: [String: String] = [:]) throws -> () -> Finished {
+    static func spawn(
+        _ binary: String, api: FakeRuntimeAPI?, handler: String, extra: [String: String] = [:]
+    ) throws -> () -> Finished {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        var environment = ["_HANDLER": handler, "AWS_LAMBDA_FUNCTION_NAME": "probe-fn", "TZ": ":UTC", "PATH": "/usr/bin:/bin"]
+        var environment = [
+            "_HANDLER": handler, "AWS_LAMBDA_FUNCTION_NAME": "probe-fn", "TZ": ":UTC", "PATH": "/usr/bin:/bin",
+        ]
         if let api { environment["AWS_LAMBDA_RUNTIME_API"] = api.endpoint }
         environment.merge(extra) { $1 }
         process.environment = environment
@@ -71,7 +78,9 @@ struct BootstrapProcessTests {
         #expect(finished.status != 0)
         #expect(api.posts.first?.path == "/2018-06-01/runtime/init/error")
         #expect(api.posts.first?.headers["lambda-runtime-function-error-type"] == "Runtime.NoSuchHandler")
-        #expect(finished.stderr.contains("no handler named 'nope'; this bootstrap serves: classify, echo, embed, probe, search"))
+        #expect(
+            finished.stderr.contains(
+                "no handler named 'nope'; this bootstrap serves: classify, echo, embed, probe, search"))
     }
 
     @Test func missingRuntimeAPISaysSoInOneLine() throws {
@@ -82,7 +91,8 @@ struct BootstrapProcessTests {
         #expect(lines.first?.contains("AWS_LAMBDA_RUNTIME_API is not set") == true)
     }
 
-    @Test(.enabled(if: releaseBootstrap != nil, "FLINT_RELEASE_BOOTSTRAP is not set: run the tests through deploy/test"))
+    @Test(
+        .enabled(if: releaseBootstrap != nil, "FLINT_RELEASE_BOOTSTRAP is not set: run the tests through deploy/test"))
     func releaseBootstrapIsFullyStaticAndServes() throws {
         let binary = try #require(Self.releaseBootstrap)
         let ldd = Process()

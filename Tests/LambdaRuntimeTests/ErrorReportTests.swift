@@ -1,5 +1,6 @@
 import FlintJSON
 import Testing
+
 @testable import LambdaRuntime
 
 @Suite struct ErrorReportTests {
@@ -19,11 +20,13 @@ import Testing
     @Test func bodyIsTheDocumentedJSON() throws {
         let report = ErrorReport(category: .runtime, reason: "NoSuchHandler", message: "tab\t\"quote\" \u{7} 日本")
         let parsed = try JSONValue(parsing: report.json)
-        #expect(parsed == .object([
-            "errorMessage": .string("tab\t\"quote\" \u{7} 日本"),
-            "errorType": .string("Runtime.NoSuchHandler"),
-            "stackTrace": .array([]),
-        ]))
+        #expect(
+            parsed
+                == .object([
+                    "errorMessage": .string("tab\t\"quote\" \u{7} 日本"),
+                    "errorType": .string("Runtime.NoSuchHandler"),
+                    "stackTrace": .array([]),
+                ]))
     }
 
     @Test func logLevelsParseAndOrder() {

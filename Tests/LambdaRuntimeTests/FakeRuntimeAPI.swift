@@ -59,7 +59,9 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(listener, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -173,7 +175,11 @@ final class FakeRuntimeAPI: @unchecked Sendable {
                     for name in event.omit { headers[name] = nil }
                     return (200, headers.map { ($0.key, $0.value) }, event.body)
                 }
-                if done { return (500, [], Array(#"{"errorMessage":"fake API shut down","errorType":"InternalServerError"}"#.utf8)) }
+                if done {
+                    return (
+                        500, [], Array(#"{"errorMessage":"fake API shut down","errorType":"InternalServerError"}"#.utf8)
+                    )
+                }
                 condition.wait()
             }
         }
@@ -190,7 +196,10 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         let separator: [UInt8] = [13, 10, 13, 10]
         var headEnd: Int? = nil
         while true {
-            if let found = buffer.firstRange(of: separator) { headEnd = found.lowerBound; break }
+            if let found = buffer.firstRange(of: separator) {
+                headEnd = found.lowerBound
+                break
+            }
             guard readMore(connection, &buffer) else { return nil }
         }
         let head = String(decoding: buffer[..<headEnd!], as: UTF8.self)
@@ -200,10 +209,12 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         if headers["transfer-encoding"]?.lowercased() == "chunked" {
-            return readChunked(connection, &buffer, method: String(requestLine[0]), path: String(requestLine[1]), headers: headers)
+            return readChunked(
+                connection, &buffer, method: String(requestLine[0]), path: String(requestLine[1]), headers: headers)
         }
         let length = Int(headers["content-length"] ?? "0") ?? 0
         while buffer.count < length {
@@ -215,8 +226,10 @@ final class FakeRuntimeAPI: @unchecked Sendable {
     }
 
     /// A chunked body (RFC 9112 §7.1): size lines, data, a zero-size chunk, then trailer fields up to a blank line.
-    private func readChunked(_ connection: Int32, _ buffer: inout [UInt8], method: String, path: String,
-                             headers: [String: String]) -> Request? {
+    private func readChunked(
+        _ connection: Int32, _ buffer: inout [UInt8], method: String, path: String,
+        headers: [String: String]
+    ) -> Request? {
         func line() -> String? {
             while true {
                 if let end = buffer.firstRange(of: [13, 10]) {
@@ -229,7 +242,9 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         }
         var body: [UInt8] = [], chunks: [(bytes: Int, at: Double)] = [], trailers: [String: String] = [:]
         while true {
-            guard let sizeLine = line(), let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else { return nil }
+            guard let sizeLine = line(), let size = Int(sizeLine.split(separator: ";")[0], radix: 16) else {
+                return nil
+            }
             if size == 0 { break }
             while buffer.count < size + 2 {
                 guard readMore(connection, &buffer) else { return nil }
@@ -240,7 +255,8 @@ final class FakeRuntimeAPI: @unchecked Sendable {
         }
         while let field = line(), !field.isEmpty {
             guard let colon = field.firstIndex(of: ":") else { continue }
-            trailers[field[..<colon].lowercased()] = field[field.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            trailers[field[..<colon].lowercased()] = field[field.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
         }
         var request = Request(method: method, path: path, headers: headers, body: body)
         request.chunks = chunks
@@ -259,7 +275,9 @@ final class FakeRuntimeAPI: @unchecked Sendable {
     private func writeAll(_ connection: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let written = bytes[offset...].withUnsafeBytes {
+                send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if written <= 0 { return false }
             offset += written
         }

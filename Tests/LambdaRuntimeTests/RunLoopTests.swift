@@ -1,5 +1,5 @@
-import Foundation
 import FlintJSON
+import Foundation
 import LambdaCodable
 import LambdaRuntime
 import Synchronization
@@ -11,19 +11,23 @@ struct RunLoopTests {
     @Test func parsesEveryHeaderAndPostsTheResponseToTheRightID() throws {
         let api = try FakeRuntimeAPI()
         let seen = Mutex<LambdaContext?>(nil)
-        api.enqueue(requestID: "req-1", body: #"{"hello":"world"}"#, headers: [
-            "Lambda-Runtime-Deadline-Ms": "1893456000000",
-            "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:eu-west-1:1:function:f:live",
-            "Lambda-Runtime-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-            "Lambda-Runtime-Client-Context": #"{"client":{"app_title":"t"}}"#,
-            "Lambda-Runtime-Cognito-Identity": #"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#,
-            "Lambda-Runtime-Aws-Tenant-Id": "tenant-7",
-            "Lambda-Runtime-Invocation-Id": "inv-42",
-        ])
-        let runtime = RuntimeHarness(api: api, registry: .single { event, context, response in
-            seen.withLock { $0 = context }
-            response.append(contentsOf: event)
-        })
+        api.enqueue(
+            requestID: "req-1", body: #"{"hello":"world"}"#,
+            headers: [
+                "Lambda-Runtime-Deadline-Ms": "1893456000000",
+                "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:eu-west-1:1:function:f:live",
+                "Lambda-Runtime-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                "Lambda-Runtime-Client-Context": #"{"client":{"app_title":"t"}}"#,
+                "Lambda-Runtime-Cognito-Identity": #"{"cognitoIdentityId":"id","cognitoIdentityPoolId":"pool"}"#,
+                "Lambda-Runtime-Aws-Tenant-Id": "tenant-7",
+                "Lambda-Runtime-Invocation-Id": "inv-42",
+            ])
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: .single { event, context, response in
+                seen.withLock { $0 = context }
+                response.append(contentsOf: event)
+            })
         let posts = api.waitForPosts(1)
         api.shutDown()
         #expect(runtime.wait() == 1)
@@ -55,7 +59,8 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI()
         api.enqueue(requestID: "with-id", body: "a", headers: ["Lambda-Runtime-Invocation-Id": "inv-1"])
         api.enqueue(requestID: "without-id", body: "b")
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
         let posts = api.waitForPosts(2)
         api.shutDown()
         #expect(runtime.wait() == 1)
@@ -70,10 +75,12 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI()
         api.enqueue(requestID: "bad", body: "fail")
         api.enqueue(requestID: "good", body: "ok")
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in
-            if event == Array("fail".utf8) { throw HandlerError(type: "Boom", message: "it \"broke\"\nbadly") }
-            response.append(contentsOf: event)
-        })
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: .single { event, _, response in
+                if event == Array("fail".utf8) { throw HandlerError(type: "Boom", message: "it \"broke\"\nbadly") }
+                response.append(contentsOf: event)
+            })
         let posts = api.waitForPosts(2)
         api.shutDown()
         #expect(runtime.wait() == 1)
@@ -83,9 +90,12 @@ struct RunLoopTests {
         #expect(posts[0].headers["lambda-runtime-function-error-type"] == "Function.Boom")
         #expect(posts[0].headers["content-type"] == "application/json")
         let error = try JSONValue(parsing: posts[0].body)
-        #expect(error == .object([
-            "errorMessage": .string("it \"broke\"\nbadly"), "errorType": .string("Function.Boom"), "stackTrace": .array([]),
-        ]))
+        #expect(
+            error
+                == .object([
+                    "errorMessage": .string("it \"broke\"\nbadly"), "errorType": .string("Function.Boom"),
+                    "stackTrace": .array([]),
+                ]))
         #expect(posts[1].path == "/2018-06-01/runtime/invocation/good/response")
         #expect(posts[1].text == "ok")
         #expect(api.connections == 1, "one kept-alive connection serves every request")
@@ -107,7 +117,8 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI()
         let body = (0..<(5 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         api.enqueue(FakeRuntimeAPI.Event(requestID: "big", body: body))
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
         let posts = api.waitForPosts(1)
         api.shutDown()
         _ = runtime.wait()
@@ -118,7 +129,8 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI()
         let text = #"{"text":"héllo wörld — 日本語 🚀 e\u0301 \u{0}"}"# + "e\u{301} Ω 𝔘"
         api.enqueue(requestID: "u", body: text)
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
         let posts = api.waitForPosts(1)
         api.shutDown()
         _ = runtime.wait()
@@ -132,9 +144,11 @@ struct RunLoopTests {
         api.enqueue(requestID: "broken", body: "{not json")
         api.enqueue(requestID: "wrong", body: #"{"name": 3}"#)
         api.enqueue(requestID: "fine", body: #"{"name": "Ada"}"#)
-        let registry = HandlerRegistry(["test": { _ in
-            CodableHandler { (event: Greeting, _) in Reply(message: "hello \(event.name)") }
-        }])
+        let registry = HandlerRegistry([
+            "test": { _ in
+                CodableHandler { (event: Greeting, _) in Reply(message: "hello \(event.name)") }
+            }
+        ])
         let runtime = RuntimeHarness(api: api, registry: registry)
         let posts = api.waitForPosts(3)
         api.shutDown()
@@ -143,7 +157,8 @@ struct RunLoopTests {
         #expect(posts[0].headers["lambda-runtime-function-error-type"] == "Function.InvalidEvent")
         #expect(try JSONValue(parsing: posts[0].body)["errorMessage"]?.string?.contains("invalid JSON") == true)
         #expect(posts[1].headers["lambda-runtime-function-error-type"] == "Function.InvalidEvent")
-        #expect(try JSONValue(parsing: posts[1].body)["errorMessage"]?.string?.contains("expected String at .name") == true)
+        #expect(
+            try JSONValue(parsing: posts[1].body)["errorMessage"]?.string?.contains("expected String at .name") == true)
         #expect(posts[2].path.hasSuffix("/fine/response"))
         #expect(try JSONValue(parsing: posts[2].body) == .object(["message": .string("hello Ada")]))
     }
@@ -156,25 +171,32 @@ struct RunLoopTests {
         let post = try #require(api.posts.first)
         #expect(post.path == "/2018-06-01/runtime/init/error")
         #expect(post.headers["lambda-runtime-function-error-type"] == "Runtime.InitError")
-        #expect(try JSONValue(parsing: post.body)["errorMessage"]?.string == "handler 'test' failed to initialise: model.flint not found")
+        #expect(
+            try JSONValue(parsing: post.body)["errorMessage"]?.string
+                == "handler 'test' failed to initialise: model.flint not found")
         #expect(api.nextCalls == 0, "no /next after a failed init")
     }
 
     @Test func unknownHandlerListsTheKnownOnes() throws {
         let api = try FakeRuntimeAPI()
-        let registry = HandlerRegistry(["echo": { _ in ClosureHandler { _, _, _ in } }, "probe": { _ in ClosureHandler { _, _, _ in } }])
+        let registry = HandlerRegistry([
+            "echo": { _ in ClosureHandler { _, _, _ in } }, "probe": { _ in ClosureHandler { _, _, _ in } },
+        ])
         let runtime = RuntimeHarness(api: api, handler: "embedd", registry: registry)
         #expect(runtime.wait() == 1)
         let post = try #require(api.posts.first)
         #expect(post.path == "/2018-06-01/runtime/init/error")
         #expect(post.headers["lambda-runtime-function-error-type"] == "Runtime.NoSuchHandler")
-        #expect(try JSONValue(parsing: post.body)["errorMessage"]?.string == "no handler named 'embedd'; this bootstrap serves: echo, probe")
+        #expect(
+            try JSONValue(parsing: post.body)["errorMessage"]?.string
+                == "no handler named 'embedd'; this bootstrap serves: echo, probe")
     }
 
     @Test func invalidConfigurationIsAnInitError() throws {
         let api = try FakeRuntimeAPI()
-        let runtime = RuntimeHarness(api: api, registry: .single { _, _, _ in },
-                                     environment: ["AWS_LAMBDA_MAX_CONCURRENCY": "lots"])
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { _, _, _ in },
+            environment: ["AWS_LAMBDA_MAX_CONCURRENCY": "lots"])
         #expect(runtime.wait() == 1)
         let post = try #require(api.posts.first)
         #expect(post.headers["lambda-runtime-function-error-type"] == "Runtime.ConfigInvalid")
@@ -183,27 +205,39 @@ struct RunLoopTests {
 
     @Test func aFactoryRefusingItsConfigurationIsConfigInvalid() throws {
         let api = try FakeRuntimeAPI()
-        let runtime = RuntimeHarness(api: api, registry: HandlerRegistry(["test": { context in
-            throw ConfigurationError("FLINT_THREADS '\(context.variable("FLINT_THREADS") ?? "")' is not a whole number from 1 to 16")
-        }]), environment: ["FLINT_THREADS": "many"])
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: HandlerRegistry([
+                "test": { context in
+                    throw ConfigurationError(
+                        "FLINT_THREADS '\(context.variable("FLINT_THREADS") ?? "")' is not a whole number from 1 to 16")
+                }
+            ]), environment: ["FLINT_THREADS": "many"])
         #expect(runtime.wait() == 1)
         let post = try #require(api.posts.first)
         #expect(post.path == "/2018-06-01/runtime/init/error")
         #expect(post.headers["lambda-runtime-function-error-type"] == "Runtime.ConfigInvalid")
-        #expect(try JSONValue(parsing: post.body)["errorMessage"]?.string == "FLINT_THREADS 'many' is not a whole number from 1 to 16")
+        #expect(
+            try JSONValue(parsing: post.body)["errorMessage"]?.string
+                == "FLINT_THREADS 'many' is not a whole number from 1 to 16")
     }
 
     @Test func goneOnResponseIsNotFatal() throws {
         let api = try FakeRuntimeAPI { request in
-            request.path.contains("/late/") ? (410, #"{"errorMessage":"Invoke timeout","errorType":"InvokeTimeout"}"#) : nil
+            request.path.contains("/late/")
+                ? (410, #"{"errorMessage":"Invoke timeout","errorType":"InvokeTimeout"}"#) : nil
         }
         api.enqueue(requestID: "late", body: "1")
         api.enqueue(requestID: "next", body: "2")
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
         let posts = api.waitForPosts(2)
         api.shutDown()
         #expect(runtime.wait() == 1)
-        #expect(posts.map(\.path) == ["/2018-06-01/runtime/invocation/late/response", "/2018-06-01/runtime/invocation/next/response"])
+        #expect(
+            posts.map(\.path) == [
+                "/2018-06-01/runtime/invocation/late/response", "/2018-06-01/runtime/invocation/next/response",
+            ])
         #expect(runtime.log.contains("late\tWARN\t"))
     }
 
@@ -219,8 +253,9 @@ struct RunLoopTests {
 
     @Test func unreachableAPIExitsAfterQuickRetries() throws {
         let port = FakeRuntimeAPI.unusedPort()
-        let runtime = RuntimeHarness(api: try FakeRuntimeAPI(), registry: .single { _, _, _ in },
-                                     environment: ["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)"])
+        let runtime = RuntimeHarness(
+            api: try FakeRuntimeAPI(), registry: .single { _, _, _ in },
+            environment: ["AWS_LAMBDA_RUNTIME_API": "127.0.0.1:\(port)"])
         #expect(runtime.wait() == 1)
         #expect(runtime.log.contains("GET /next at 127.0.0.1:\(port) failed 4 times"))
     }
@@ -229,7 +264,8 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI { _ in (500, #"{"errorType":"InternalServerError"}"#) }
         api.enqueue(requestID: "a", body: "1")
         api.enqueue(requestID: "b", body: "2")
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
         #expect(runtime.wait() == 1)
         #expect(api.posts.count == 1, "the loop stops after the 500 instead of serving b")
     }
@@ -238,7 +274,8 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI()
         api.enqueue(FakeRuntimeAPI.Event(requestID: "nodeadline", body: [], omit: ["Lambda-Runtime-Deadline-Ms"]))
         api.enqueue(requestID: "fine", body: "x")
-        let runtime = RuntimeHarness(api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
+        let runtime = RuntimeHarness(
+            api: api, registry: .single { event, _, response in response.append(contentsOf: event) })
         let posts = api.waitForPosts(2)
         api.shutDown()
         _ = runtime.wait()
@@ -260,9 +297,12 @@ struct RunLoopTests {
     @Test func oversizedResponseBecomesAnError() throws {
         let api = try FakeRuntimeAPI()
         api.enqueue(requestID: "huge", body: "")
-        let runtime = RuntimeHarness(api: api, registry: .single { _, _, response in
-            response.append(contentsOf: repeatElement(UInt8(ascii: "a"), count: LambdaRuntime.maximumResponseBytes + 1))
-        })
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: .single { _, _, response in
+                response.append(
+                    contentsOf: repeatElement(UInt8(ascii: "a"), count: LambdaRuntime.maximumResponseBytes + 1))
+            })
         let posts = api.waitForPosts(1)
         api.shutDown()
         _ = runtime.wait()
@@ -274,9 +314,11 @@ struct RunLoopTests {
         let api = try FakeRuntimeAPI()
         api.enqueue(requestID: "t1", body: "", headers: ["Lambda-Runtime-Trace-Id": "Root=1-a;Sampled=1"])
         api.enqueue(requestID: "t2", body: "")
-        let runtime = RuntimeHarness(api: api, registry: .single { _, _, response in
-            response.append(contentsOf: (getenv("_X_AMZN_TRACE_ID").map { String(cString: $0) } ?? "<unset>").utf8)
-        })
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: .single { _, _, response in
+                response.append(contentsOf: (getenv("_X_AMZN_TRACE_ID").map { String(cString: $0) } ?? "<unset>").utf8)
+            })
         let posts = api.waitForPosts(2)
         api.shutDown()
         _ = runtime.wait()
@@ -286,10 +328,12 @@ struct RunLoopTests {
     @Test func jsonLogsCarryLambdaFieldNames() throws {
         let api = try FakeRuntimeAPI()
         api.enqueue(requestID: "log-1", body: "")
-        let runtime = RuntimeHarness(api: api, registry: .single { _, context, _ in
-            context.logger.debug("hidden at INFO")
-            context.logger.info("tab\there \"quoted\"")
-        }, environment: ["AWS_LAMBDA_LOG_FORMAT": "JSON"])
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: .single { _, context, _ in
+                context.logger.debug("hidden at INFO")
+                context.logger.info("tab\there \"quoted\"")
+            }, environment: ["AWS_LAMBDA_LOG_FORMAT": "JSON"])
         _ = api.waitForPosts(1)
         api.shutDown()
         _ = runtime.wait()
@@ -311,16 +355,22 @@ struct RunLoopTests {
         let inside = Mutex(0)
         let traceSeen = Mutex<[String]>([])
         for index in 0..<8 {
-            api.enqueue(requestID: "c\(index)", body: "\(index)", headers: ["Lambda-Runtime-Trace-Id": "Root=1-\(index)"])
+            api.enqueue(
+                requestID: "c\(index)", body: "\(index)", headers: ["Lambda-Runtime-Trace-Id": "Root=1-\(index)"])
         }
-        let runtime = RuntimeHarness(api: api, registry: .single { event, context, response in
-            let generation = inside.withLock { count -> Int in count += 1; return (count - 1) / 4 }
-            let deadline = Date().addingTimeInterval(10)
-            while inside.withLock({ $0 }) < (generation + 1) * 4 && Date() < deadline { usleep(1000) }
-            traceSeen.withLock { $0.append(getenv("_X_AMZN_TRACE_ID").map { String(cString: $0) } ?? "unset") }
-            #expect(context.traceID?.hasPrefix("Root=1-") == true)
-            response.append(contentsOf: event)
-        }, environment: ["AWS_LAMBDA_MAX_CONCURRENCY": "4"])
+        let runtime = RuntimeHarness(
+            api: api,
+            registry: .single { event, context, response in
+                let generation = inside.withLock { count -> Int in
+                    count += 1
+                    return (count - 1) / 4
+                }
+                let deadline = Date().addingTimeInterval(10)
+                while inside.withLock({ $0 }) < (generation + 1) * 4 && Date() < deadline { usleep(1000) }
+                traceSeen.withLock { $0.append(getenv("_X_AMZN_TRACE_ID").map { String(cString: $0) } ?? "unset") }
+                #expect(context.traceID?.hasPrefix("Root=1-") == true)
+                response.append(contentsOf: event)
+            }, environment: ["AWS_LAMBDA_MAX_CONCURRENCY": "4"])
         let posts = api.waitForPosts(8)
         api.shutDown()
         #expect(runtime.wait() == 1)
@@ -328,6 +378,7 @@ struct RunLoopTests {
         #expect(Set(posts.map(\.text)) == Set((0..<8).map(String.init)))
         #expect(api.connections == 4, "each loop has its own connection")
         #expect(inside.withLock { $0 } == 8)
-        #expect(traceSeen.withLock { $0 }.allSatisfy { $0 == "unset" }, "no process-wide trace id with concurrent loops")
+        #expect(
+            traceSeen.withLock { $0 }.allSatisfy { $0 == "unset" }, "no process-wide trace id with concurrent loops")
     }
 }

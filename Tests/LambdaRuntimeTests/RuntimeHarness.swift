@@ -8,7 +8,8 @@ final class RuntimeHarness: @unchecked Sendable {
     let logPath: String
     private let logDescriptor: Int32
 
-    init(api: FakeRuntimeAPI, handler: String = "test", registry: HandlerRegistry, environment: [String: String] = [:]) {
+    init(api: FakeRuntimeAPI, handler: String = "test", registry: HandlerRegistry, environment: [String: String] = [:])
+    {
         logPath = NSTemporaryDirectory() + "flint-runtime-\(UUID().uuidString).log"
         logDescriptor = open(logPath, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
         var variables = [
@@ -49,7 +50,9 @@ struct ClosureHandler: LambdaHandler {
 
 extension HandlerRegistry {
     /// A registry serving one handler as `test`.
-    static func single(_ body: @escaping @Sendable ([UInt8], LambdaContext, inout [UInt8]) throws -> Void) -> HandlerRegistry {
+    static func single(
+        _ body: @escaping @Sendable ([UInt8], LambdaContext, inout [UInt8]) throws -> Void
+    ) -> HandlerRegistry {
         HandlerRegistry(["test": { _ in ClosureHandler(body: body) }])
     }
 }

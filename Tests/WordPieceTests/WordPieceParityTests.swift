@@ -1,7 +1,7 @@
 import FlintJSON
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import WordPiece
 
 /// Token-for-token parity with HF `tokenizers` (fixtures made by Fixtures/generate_fixtures.py).
@@ -9,7 +9,8 @@ import WordPiece
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
     static let tokenizer: WordPieceTokenizer = {
-        let vocabulary = Vocabulary(vocabularyText: Array(try! Data(contentsOf: fixtures.appendingPathComponent("vocab.txt"))))
+        let vocabulary = Vocabulary(
+            vocabularyText: Array(try! Data(contentsOf: fixtures.appendingPathComponent("vocab.txt"))))
         return try! WordPieceTokenizer(vocabulary: vocabulary)
     }()
 
@@ -31,11 +32,17 @@ import WordPiece
             let got = Self.tokenizer.encode(text).ids
             let want = Self.ids(row["ids"])
             if got != want {
-                let first = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, want.count)
-                mismatches.append("\(text.debugDescription.prefix(200)): at \(first) got \(got[max(0, first - 3)...].prefix(12)), want \(want[max(0, first - 3)...].prefix(12))")
+                let first =
+                    zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                    ?? min(got.count, want.count)
+                mismatches.append(
+                    "\(text.debugDescription.prefix(200)): at \(first) got \(got[max(0, first - 3)...].prefix(12)), want \(want[max(0, first - 3)...].prefix(12))"
+                )
             }
         }
-        #expect(mismatches.isEmpty, "\(mismatches.count) of \(rows.count) differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
+        #expect(
+            mismatches.isEmpty,
+            "\(mismatches.count) of \(rows.count) differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
     }
 
     /// The ids the quantizer prunes from the word-embedding table must never come out of the tokenizer: HF's own
@@ -43,9 +50,13 @@ import WordPiece
     /// built from every pruned piece itself.
     @Test func unreachableIDsAreNeverProduced() throws {
         let unreachable = Set(Self.tokenizer.unreachableIDs)
-        #expect(unreachable.count > 1000 && unreachable.count < 1500, "MiniLM's vocabulary: \(unreachable.count) unreachable pieces")
+        #expect(
+            unreachable.count > 1000 && unreachable.count < 1500,
+            "MiniLM's vocabulary: \(unreachable.count) unreachable pieces")
         for name in ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]", "the", "##s", "!", "."] {
-            #expect(!unreachable.contains(Self.tokenizer.vocabulary.id(of: Array(name.utf8))!), "\(name) must stay reachable")
+            #expect(
+                !unreachable.contains(Self.tokenizer.vocabulary.id(of: Array(name.utf8))!),
+                "\(name) must stay reachable")
         }
         #expect(unreachable.contains(Self.tokenizer.vocabulary.id(of: Array("[unused0]".utf8))!))
         var hits: [String] = []
@@ -55,7 +66,10 @@ import WordPiece
         }
         // Every pruned piece written out as text, with and without spaces around it.
         let pieces = unreachable.sorted().map { String(decoding: Self.tokenizer.vocabulary.token($0), as: UTF8.self) }
-        for text in [pieces.joined(separator: " "), pieces.joined(), pieces.map { $0.replacingOccurrences(of: "##", with: "") }.joined()] {
+        for text in [
+            pieces.joined(separator: " "), pieces.joined(),
+            pieces.map { $0.replacingOccurrences(of: "##", with: "") }.joined(),
+        ] {
             let produced = Self.tokenizer.encode(text, maxLength: 100_000).ids.filter(unreachable.contains)
             if !produced.isEmpty { hits.append("pruned pieces as text: \(produced.prefix(10))") }
         }
@@ -69,10 +83,14 @@ import WordPiece
             let a = try #require(row["a"]?.string), b = try #require(row["b"]?.string)
             let got = Self.tokenizer.encode(a, b)
             if got.ids != Self.ids(row["ids"]) || got.typeIDs != Self.ids(row["type_ids"]) {
-                mismatches.append("\(a.prefix(40).debugDescription) / \(b.prefix(40).debugDescription): \(got.ids.count) vs \(Self.ids(row["ids"]).count)")
+                mismatches.append(
+                    "\(a.prefix(40).debugDescription) / \(b.prefix(40).debugDescription): \(got.ids.count) vs \(Self.ids(row["ids"]).count)"
+                )
             }
         }
-        #expect(mismatches.isEmpty, "\(mismatches.count) of \(rows.count) pairs differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
+        #expect(
+            mismatches.isEmpty,
+            "\(mismatches.count) of \(rows.count) pairs differ; first: \(mismatches.prefix(5).joined(separator: "\n"))")
     }
 
     @Test func knownExamples() {
@@ -110,7 +128,9 @@ import WordPiece
         for length in [0, 3, 39, 40, 41, 1000, assets.count / 2, assets.count - 4, assets.count - 1] {
             let cut = Array(assets.prefix(length)) + [UInt8](repeating: 0, count: (4 - length % 4) % 4)
             cut.withUnsafeBytes { bytes in
-                #expect(throws: TokenizerError.self) { try TokenizerAssets.load(UnsafeRawBufferPointer(rebasing: bytes[..<length]), owner: nil) }
+                #expect(throws: TokenizerError.self) {
+                    try TokenizerAssets.load(UnsafeRawBufferPointer(rebasing: bytes[..<length]), owner: nil)
+                }
             }
         }
         // Flipped bytes in the header and index arrays must be caught or harmless; they must never crash.
@@ -120,7 +140,8 @@ import WordPiece
             copy[position] ^= UInt8.random(in: 1...255, using: &generator)
             copy.withUnsafeBytes { bytes in
                 if let (vocabulary, tables) = try? TokenizerAssets.load(bytes, owner: nil),
-                   let tokenizer = try? WordPieceTokenizer(vocabulary: vocabulary, tables: tables) {
+                    let tokenizer = try? WordPieceTokenizer(vocabulary: vocabulary, tables: tables)
+                {
                     _ = tokenizer.encode("Hello wörld, 日本語 한국어 ﬁ İ!")
                 }
             }

@@ -6,8 +6,6 @@ import Synchronization
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Zero-shot classification by embedding similarity: each label is described by a sentence, and a text gets the
@@ -52,7 +50,9 @@ struct ClassifyFunction: FunctionBody {
         self.model = model
         self.limits = try InputLimits(configuration: configuration)
         self.template = try configuration.string("template", default: "This text is about {}.")
-        guard ByteSearch.contains(template, "{}") else { throw ConfigurationError("function.json: template must contain {} where the label goes") }
+        guard ByteSearch.contains(template, "{}") else {
+            throw ConfigurationError("function.json: template must contain {} where the label goes")
+        }
         self.temperature = Float(try configuration.number("temperature", default: 0.05, minimum: 0.0001))
         self.metrics = try setup.metrics(model: model)
         self.drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
@@ -76,7 +76,9 @@ struct ClassifyFunction: FunctionBody {
         var labels: [Label] = []
         if let names = value.array {
             for (index, name) in names.enumerated() {
-                guard let text = name.string, !text.isEmpty else { throw InputError("labels[\(index)] must be a non-empty string") }
+                guard let text = name.string, !text.isEmpty else {
+                    throw InputError("labels[\(index)] must be a non-empty string")
+                }
                 labels.append(Label(name: text, description: ByteSearch.replacing("{}", with: text, in: template)))
             }
         } else if let described = value.object {
@@ -87,7 +89,8 @@ struct ClassifyFunction: FunctionBody {
                 labels.append(Label(name: name, description: text))
             }
         } else {
-            throw InputError("\"labels\" must be an array of names or an object of name → description, not \(value.typeName)")
+            throw InputError(
+                "\"labels\" must be an array of names or an object of name → description, not \(value.typeName)")
         }
         guard labels.count >= 2 else { throw InputError("\"labels\" needs at least two labels") }
         guard labels.count <= 256 else { throw InputError("\"labels\" has \(labels.count) labels; at most 256") }
@@ -95,9 +98,13 @@ struct ClassifyFunction: FunctionBody {
         return labels
     }
 
-    func answer(_ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
-                into out: inout [UInt8]) throws(InputError) -> StreamWriter? {
-        guard let members = document.object else { throw InputError("the request must be a JSON object with an \"input\" field") }
+    func answer(
+        _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
+        into out: inout [UInt8]
+    ) throws(InputError) -> StreamWriter? {
+        guard let members = document.object else {
+            throw InputError("the request must be a JSON object with an \"input\" field")
+        }
         if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
             throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
         }
@@ -107,10 +114,13 @@ struct ClassifyFunction: FunctionBody {
             try Self.labels(from: value, template: template)
         }
         let labels = requested ?? configuredLabels
-        guard !labels.isEmpty else { throw InputError("\"labels\" is required: this function has no labels configured") }
+        guard !labels.isEmpty else {
+            throw InputError("\"labels\" is required: this function has no labels configured")
+        }
 
         var stopwatch = Stopwatch()
-        var sequences = try model.tokenize(inputs, truncate: truncate, maxTotalTokens: limits.maxTotalTokens, measured: &measured)
+        var sequences = try model.tokenize(
+            inputs, truncate: truncate, maxTotalTokens: limits.maxTotalTokens, measured: &measured)
         let cached = requested == nil ? cache.vectors.withLock { $0 } : nil
         if cached == nil {
             for label in labels { sequences.append(model.tokenize(label.description, truncate: true).ids ?? []) }

@@ -3,7 +3,9 @@
 /// name tables (about 1.6 MB) into the static bootstrap; these few lines do what the functions need.
 enum ByteSearch {
     /// Where `needle` first occurs in `haystack`, or nil.
-    static func firstIndex<Haystack: RandomAccessCollection<UInt8>>(of needle: [UInt8], in haystack: Haystack) -> Haystack.Index? {
+    static func firstIndex<Haystack: RandomAccessCollection<UInt8>>(
+        of needle: [UInt8], in haystack: Haystack
+    ) -> Haystack.Index? {
         guard !needle.isEmpty, haystack.count >= needle.count else { return needle.isEmpty ? haystack.startIndex : nil }
         var index = haystack.startIndex
         let last = haystack.index(haystack.endIndex, offsetBy: -needle.count)

@@ -1,15 +1,13 @@
 import Embedder
 import FlintJSON
 import FlintModel
-import WordPiece
 import Synchronization
+import WordPiece
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// Watches an environment's live inputs for drift from the model's calibration profile and reports it as EMF
@@ -37,15 +35,18 @@ public final class DriftMonitor: Sendable {
     /// A monitor, or nil when drift monitoring is off for this model and configuration.
     public init?(model: EmbeddingModel, configuration: FunctionConfiguration, metrics: MetricsEmitter) throws {
         guard try configuration.bool("enabled", in: "drift", default: true),
-              let reference = ReferenceProfile(metadata: model.file.metadata) else { return nil }
+            let reference = ReferenceProfile(metadata: model.file.metadata)
+        else { return nil }
         self.reference = reference
         intervalMilliseconds = Int64(try configuration.number("intervalSeconds", in: "drift", default: 60) * 1000)
         minTexts = try configuration.integer("minTexts", in: "drift", default: 20, minimum: 1)
         self.metrics = metrics
         dimensions = model.dimensions
         unknownID = model.tokenizer.vocabulary.id(of: Array(model.tokenizer.configuration.unknownToken.utf8)) ?? -1
-        window = Mutex(Window(statistics: DriftStatistics(dimensions: model.dimensions, unknownID: unknownID),
-                              started: MetricsEmitter.nowMilliseconds()))
+        window = Mutex(
+            Window(
+                statistics: DriftStatistics(dimensions: model.dimensions, unknownID: unknownID),
+                started: MetricsEmitter.nowMilliseconds()))
     }
 
     /// Adds one invocation's texts; reports when the window is due.
@@ -60,11 +61,16 @@ public final class DriftMonitor: Sendable {
         }
         guard let due else { return }
         let live = due.profile
-        metrics.emit([
-            ("DriftPSI", "None", due.populationStabilityIndex(against: reference)),
-            ("DriftMeanDistance", "None", due.meanDistance(from: reference)),
-            ("DriftUnknownRate", "None", live.unknownRate),
-            ("DriftTexts", "Count", Double(due.texts)),
-        ], properties: ["ReferenceUnknownRate": .number(reference.unknownRate), "ReferenceTexts": .number(Double(reference.texts))])
+        metrics.emit(
+            [
+                ("DriftPSI", "None", due.populationStabilityIndex(against: reference)),
+                ("DriftMeanDistance", "None", due.meanDistance(from: reference)),
+                ("DriftUnknownRate", "None", live.unknownRate),
+                ("DriftTexts", "Count", Double(due.texts)),
+            ],
+            properties: [
+                "ReferenceUnknownRate": .number(reference.unknownRate),
+                "ReferenceTexts": .number(Double(reference.texts)),
+            ])
     }
 }

@@ -8,8 +8,6 @@ import WordPiece
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// The model a function serves: the mapped file, its tokenizer and one encoder, shared by every runtime loop of the
@@ -53,7 +51,7 @@ public final class EmbeddingModel: Sendable {
         guard encoding.ids.count > maxTokens else { return (encoding.ids, false) }
         guard truncate else { return (nil, false) }
         var ids = Array(encoding.ids.prefix(maxTokens - 1))
-        ids.append(encoding.ids[encoding.ids.count - 1])   // keep the closing [SEP]
+        ids.append(encoding.ids[encoding.ids.count - 1])  // keep the closing [SEP]
         return (ids, true)
     }
 
@@ -67,14 +65,18 @@ extension EmbeddingModel {
     /// Tokenizes a request's texts: a text over the model's token limit is refused unless `truncate`; all of them
     /// together may not exceed `maxTotalTokens`. Messages name each text as the request does. Counts tokens, texts
     /// and truncations into `measured`.
-    func tokenize(_ texts: InputTexts, truncate: Bool, maxTotalTokens: Int, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
+    func tokenize(
+        _ texts: InputTexts, truncate: Bool, maxTotalTokens: Int, measured: inout InvocationMetrics
+    ) throws(InputError) -> [[Int32]] {
         var sequences: [[Int32]] = []
         sequences.reserveCapacity(texts.texts.count)
         var total = 0
         for (index, text) in texts.texts.enumerated() {
             let (ids, truncated) = tokenize(text, truncate: truncate)
             guard let ids else {
-                throw InputError("\(texts.name(index)) has more than \(maxTokens) tokens, the model's limit; send \"truncate\": true to cut it")
+                throw InputError(
+                    "\(texts.name(index)) has more than \(maxTokens) tokens, the model's limit; send \"truncate\": true to cut it"
+                )
             }
             total += ids.count
             guard total <= maxTotalTokens else {
@@ -89,7 +91,11 @@ extension EmbeddingModel {
     }
 
     /// An embeddings request's texts, under its own total-token limit.
-    func tokenize(_ request: EmbeddingRequest, limits: InputLimits, measured: inout InvocationMetrics) throws(InputError) -> [[Int32]] {
-        try tokenize(request.texts, truncate: request.truncate, maxTotalTokens: request.maxTotalTokens(limits), measured: &measured)
+    func tokenize(
+        _ request: EmbeddingRequest, limits: InputLimits, measured: inout InvocationMetrics
+    ) throws(InputError) -> [[Int32]] {
+        try tokenize(
+            request.texts, truncate: request.truncate, maxTotalTokens: request.maxTotalTokens(limits),
+            measured: &measured)
     }
 }

@@ -19,22 +19,30 @@ protocol FunctionBody: Sendable {
     /// Answers one request document: writes a buffered answer into `out` and returns nil, or returns the writer of
     /// the streamed answer the request asks for, once the request is checked in full (so bad input is still a
     /// plain error).
-    func answer(_ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
-                into out: inout [UInt8]) throws(InputError) -> StreamWriter?
+    func answer(
+        _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
+        into out: inout [UInt8]
+    ) throws(InputError) -> StreamWriter?
 
     /// Answers an SQS batch: `{"batchItemFailures": [...], ...}`. By default batches are refused as a whole.
-    func answer(_ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics, into out: inout [UInt8]) throws(InputError)
+    func answer(
+        _ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics, into out: inout [UInt8])
+        throws(InputError)
 }
 
 /// Writes a streamed answer's body; it adds what it measures (forward time, tokens) to the metrics.
 typealias StreamWriter = @Sendable (ResponseStream, inout InvocationMetrics) throws -> Void
 
 extension FunctionBody {
-    func streamedAnswer(_ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics) throws(InputError) -> StreamWriter? {
+    func streamedAnswer(
+        _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics
+    ) throws(InputError) -> StreamWriter? {
         nil
     }
 
-    func answer(_ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics, into out: inout [UInt8]) throws(InputError) {
+    func answer(
+        _ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics, into out: inout [UInt8]
+    ) throws(InputError) {
         throw InputError("the \(name) function answers direct and HTTP invocations, not SQS batches")
     }
 }

@@ -39,7 +39,8 @@ public struct FunctionConfiguration: Sendable {
     }
 
     /// An integer setting ≥ `minimum`, or `fallback` when absent.
-    public func integer(_ key: String, in section: String? = nil, default fallback: Int, minimum: Int = 0) throws -> Int {
+    public func integer(_ key: String, in section: String? = nil, default fallback: Int, minimum: Int = 0) throws -> Int
+    {
         guard let value = value(key, in: section), value != .null else { return fallback }
         guard let number = value.integer, number >= minimum else {
             throw ConfigurationError("\(name(key, section)) must be an integer ≥ \(minimum), not \(value.typeName)")
@@ -48,7 +49,9 @@ public struct FunctionConfiguration: Sendable {
     }
 
     /// A number setting ≥ `minimum`, or `fallback` when absent.
-    public func number(_ key: String, in section: String? = nil, default fallback: Double, minimum: Double = 0) throws -> Double {
+    public func number(
+        _ key: String, in section: String? = nil, default fallback: Double, minimum: Double = 0
+    ) throws -> Double {
         guard let value = value(key, in: section), value != .null else { return fallback }
         guard let number = value.number, number >= minimum else {
             throw ConfigurationError("\(name(key, section)) must be a number ≥ \(minimum)")
@@ -57,7 +60,9 @@ public struct FunctionConfiguration: Sendable {
     }
 
     /// A string setting, or `fallback` when absent; `allowed` (when given) lists the accepted values.
-    public func string(_ key: String, in section: String? = nil, default fallback: String, allowed: [String]? = nil) throws -> String {
+    public func string(
+        _ key: String, in section: String? = nil, default fallback: String, allowed: [String]? = nil
+    ) throws -> String {
         guard let value = value(key, in: section), value != .null else { return fallback }
         guard let text = value.string, allowed.map({ $0.contains(text) }) ?? true else {
             let choices = allowed.map { " (one of: \($0.joined(separator: ", ")))" } ?? ""

@@ -17,7 +17,9 @@ public enum FunctionEvent {
     /// Reads an event; anything but a JSON document is an ``InputError``.
     public init(_ event: [UInt8]) throws(InputError) {
         let document: JSONValue
-        do { document = try JSONValue(parsing: event) } catch { throw InputError("the event is not valid JSON: \(error)") }
+        do { document = try JSONValue(parsing: event) } catch {
+            throw InputError("the event is not valid JSON: \(error)")
+        }
         if let records = document["Records"]?.array, records.first?["eventSource"]?.string == "aws:sqs" {
             self = .sqs(records.enumerated().map { SQSRecord(index: $0, record: $1) })
         } else if let http = document["requestContext"]?["http"], http["method"]?.string != nil {
@@ -55,7 +57,8 @@ public struct HTTPRequest {
         if event["isBase64Encoded"]?.bool == true {
             let decoded = Base64.decode(text)
             body = decoded ?? []
-            bodyError = decoded == nil ? InputError("the request body is marked isBase64Encoded but is not valid base64") : nil
+            bodyError =
+                decoded == nil ? InputError("the request body is marked isBase64Encoded but is not valid base64") : nil
         } else {
             body = Array(text.utf8)
             bodyError = nil
@@ -86,15 +89,22 @@ enum HTTPRoute {
         var path = request.path
         if path.count > 1, path.hasSuffix("/") { path.removeLast() }
         guard paths.contains(path) else {
-            throw InputError(status: 404, code: "not_found", message: "no route for \(request.path); POST \(paths.joined(separator: " or "))")
+            throw InputError(
+                status: 404, code: "not_found",
+                message: "no route for \(request.path); POST \(paths.joined(separator: " or "))")
         }
         guard request.method == "POST" else {
-            throw InputError(status: 405, code: "method_not_allowed", message: "\(request.method) is not allowed on \(path); use POST")
+            throw InputError(
+                status: 405, code: "method_not_allowed",
+                message: "\(request.method) is not allowed on \(path); use POST")
         }
         if let error = request.bodyError { throw error }
         guard request.body.count <= limits.maxRequestBytes else {
-            throw InputError(status: 413, code: "request_too_large",
-                             message: "the request body has \(request.body.count) bytes; this function takes at most \(limits.maxRequestBytes)")
+            throw InputError(
+                status: 413, code: "request_too_large",
+                message:
+                    "the request body has \(request.body.count) bytes; this function takes at most \(limits.maxRequestBytes)"
+            )
         }
     }
 }
@@ -102,7 +112,8 @@ enum HTTPRoute {
 /// Writes API Gateway / Function URL responses: status, headers and a JSON body carried as a string.
 public enum HTTPResponse {
     /// Appends `{"statusCode": status, "headers": {...}, "body": body, "isBase64Encoded": false}`.
-    public static func write(status: Int, body: [UInt8], headers: [String: String] = [:], into response: inout [UInt8]) {
+    public static func write(status: Int, body: [UInt8], headers: [String: String] = [:], into response: inout [UInt8])
+    {
         response.append(contentsOf: #"{"statusCode":"#.utf8)
         JSONText.appendNumber(Double(status), to: &response)
         response.append(contentsOf: #","headers":"#.utf8)
@@ -121,6 +132,7 @@ public enum HTTPResponse {
 
     /// The headers of an error response: JSON, and `allow` for a 405.
     static func errorHeaders(_ error: InputError) -> [String: String] {
-        error.status == 405 ? ["content-type": "application/json", "allow": "POST"] : ["content-type": "application/json"]
+        error.status == 405
+            ? ["content-type": "application/json", "allow": "POST"] : ["content-type": "application/json"]
     }
 }

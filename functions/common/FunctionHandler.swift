@@ -48,12 +48,16 @@ struct FunctionHandler<Body: FunctionBody>: LambdaStreamingHandler {
 
     /// An HTTP request: the route's checks, the body's JSON, then a buffered or streamed answer. Bad input is an
     /// HTTP error response, streamed as well when the request asked to stream.
-    private func serve(_ request: HTTPRequest, context: LambdaContext, measured: inout InvocationMetrics, stopwatch: Stopwatch,
-                       into response: inout [UInt8]) -> StreamedAnswer? {
+    private func serve(
+        _ request: HTTPRequest, context: LambdaContext, measured: inout InvocationMetrics, stopwatch: Stopwatch,
+        into response: inout [UInt8]
+    ) -> StreamedAnswer? {
         var document: JSONValue? = nil
         do throws(InputError) {
             try HTTPRoute.check(request, paths: body.routes, limits: body.limits)
-            do { document = try JSONValue(parsing: request.body) } catch { throw InputError("the request body is not valid JSON: \(error)") }
+            do { document = try JSONValue(parsing: request.body) } catch {
+                throw InputError("the request body is not valid JSON: \(error)")
+            }
             var answer: [UInt8] = []
             if let writer = try body.answer(document!, context: context, measured: &measured, into: &answer) {
                 return stream(writer, http: true, context: context, measured: measured, stopwatch: stopwatch)
@@ -68,16 +72,19 @@ struct FunctionHandler<Body: FunctionBody>: LambdaStreamingHandler {
                 return nil
             }
             // A client that asked to stream reads a streamed response, so the error comes as one too.
-            return stream({ stream, _ in
-                try stream.writeHTTPPrelude(statusCode: error.status, headers: HTTPResponse.errorHeaders(error))
-                try stream.write(error.body.jsonBytes)
-            }, http: false, context: context, measured: measured, stopwatch: stopwatch)
+            return stream(
+                { stream, _ in
+                    try stream.writeHTTPPrelude(statusCode: error.status, headers: HTTPResponse.errorHeaders(error))
+                    try stream.write(error.body.jsonBytes)
+                }, http: false, context: context, measured: measured, stopwatch: stopwatch)
         }
     }
 
     /// The streamed answer: the body's writer behind an HTTP prelude when `http`, then the EMF line.
-    private func stream(_ writer: @escaping StreamWriter, http: Bool, context: LambdaContext, measured: InvocationMetrics,
-                        stopwatch: Stopwatch) -> StreamedAnswer {
+    private func stream(
+        _ writer: @escaping StreamWriter, http: Bool, context: LambdaContext, measured: InvocationMetrics,
+        stopwatch: Stopwatch
+    ) -> StreamedAnswer {
         let metrics = body.metrics
         return StreamedAnswer { stream in
             var measured = measured, stopwatch = stopwatch

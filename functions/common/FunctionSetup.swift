@@ -49,6 +49,8 @@ struct FunctionSetup {
 
     /// The EMF writer, from `metrics` in function.json.
     func metrics(model: EmbeddingModel?) throws -> MetricsEmitter {
-        try MetricsEmitter(configuration: configuration, functionName: functionName, model: model, fileDescriptor: outputFileDescriptor)
+        try MetricsEmitter(
+            configuration: configuration, functionName: functionName, model: model, fileDescriptor: outputFileDescriptor
+        )
     }
 }

@@ -30,7 +30,9 @@ public struct InputError: Error, CustomStringConvertible, Equatable {
     /// The body of an HTTP error response, buffered or streamed: `{"error": {"message", "type", "code"}}`, the
     /// shape OpenAI's clients read.
     public var body: JSONValue {
-        .object(["error": .object(["message": .string(message), "type": .string(code), "code": .number(Double(status))])])
+        .object([
+            "error": .object(["message": .string(message), "type": .string(code), "code": .number(Double(status))])
+        ])
     }
 
     /// The error a direct invocation reports: `Function.InvalidInput`.

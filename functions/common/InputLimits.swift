@@ -22,10 +22,14 @@ public struct InputLimits: Sendable, Equatable {
     /// Reads the `limits` section.
     public init(configuration: FunctionConfiguration) throws {
         maxInputs = try configuration.integer("maxInputs", in: "limits", default: maxInputs, minimum: 1)
-        maxCharactersPerInput = try configuration.integer("maxCharactersPerInput", in: "limits", default: maxCharactersPerInput, minimum: 1)
+        maxCharactersPerInput = try configuration.integer(
+            "maxCharactersPerInput", in: "limits", default: maxCharactersPerInput, minimum: 1)
         maxTotalTokens = try configuration.integer("maxTotalTokens", in: "limits", default: maxTotalTokens, minimum: 1)
-        maxRequestBytes = try configuration.integer("maxRequestBytes", in: "limits", default: maxRequestBytes, minimum: 1)
-        maxStreamedInputs = try configuration.integer("maxStreamedInputs", in: "limits", default: maxStreamedInputs, minimum: 1)
-        maxStreamedTotalTokens = try configuration.integer("maxStreamedTotalTokens", in: "limits", default: maxStreamedTotalTokens, minimum: 1)
+        maxRequestBytes = try configuration.integer(
+            "maxRequestBytes", in: "limits", default: maxRequestBytes, minimum: 1)
+        maxStreamedInputs = try configuration.integer(
+            "maxStreamedInputs", in: "limits", default: maxStreamedInputs, minimum: 1)
+        maxStreamedTotalTokens = try configuration.integer(
+            "maxStreamedTotalTokens", in: "limits", default: maxStreamedTotalTokens, minimum: 1)
     }
 }

@@ -23,7 +23,8 @@ struct InputTexts: Equatable {
         case .array(let elements)?:
             guard !elements.isEmpty else { throw InputError("\"\(field)\" is an empty array") }
             guard elements.count <= maxInputs else {
-                throw InputError("\"\(field)\" has \(elements.count) texts; this function takes at most \(maxInputs) per request")
+                throw InputError(
+                    "\"\(field)\" has \(elements.count) texts; this function takes at most \(maxInputs) per request")
             }
             var texts: [String] = []
             texts.reserveCapacity(elements.count)
@@ -43,7 +44,9 @@ struct InputTexts: Equatable {
             guard !text.isEmpty else { throw InputError("\(name(index)) is empty") }
             let characters = text.unicodeScalars.count
             guard characters <= limits.maxCharactersPerInput else {
-                throw InputError("\(name(index)) has \(characters) characters; this function takes at most \(limits.maxCharactersPerInput)")
+                throw InputError(
+                    "\(name(index)) has \(characters) characters; this function takes at most \(limits.maxCharactersPerInput)"
+                )
             }
         }
     }
@@ -54,7 +57,9 @@ struct InputTexts: Equatable {
     /// A request's boolean option `name`: nil when absent or null.
     static func flag(_ members: [String: JSONValue], _ name: String) throws(InputError) -> Bool? {
         guard let value = members[name], value != .null else { return nil }
-        guard let flag = value.bool else { throw InputError("\"\(name)\" must be true or false, not \(value.typeName)") }
+        guard let flag = value.bool else {
+            throw InputError("\"\(name)\" must be true or false, not \(value.typeName)")
+        }
         return flag
     }
 }

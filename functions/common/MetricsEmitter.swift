@@ -1,4 +1,5 @@
 import FlintJSON
+import FlintSystem
 import LambdaRuntime
 import Synchronization
 
@@ -6,8 +7,6 @@ import Synchronization
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// What one invocation measured, for ``MetricsEmitter``.
@@ -43,7 +42,8 @@ public struct InvocationMetrics: Sendable {
 /// any input text.
 public final class MetricsEmitter: Sendable {
     private static let metrics: [(name: String, unit: String)] = [
-        ("TokenizeTime", "Milliseconds"), ("ForwardTime", "Milliseconds"), ("SearchTime", "Milliseconds"), ("TotalTime", "Milliseconds"),
+        ("TokenizeTime", "Milliseconds"), ("ForwardTime", "Milliseconds"), ("SearchTime", "Milliseconds"),
+        ("TotalTime", "Milliseconds"),
         ("Tokens", "Count"), ("BatchSize", "Count"), ("Truncations", "Count"), ("Rejected", "Count"),
         ("ColdStart", "Count"), ("Invocations", "Count"),
     ]
@@ -62,7 +62,9 @@ public final class MetricsEmitter: Sendable {
     private let state = Mutex(State())
 
     /// Reads `metrics.namespace` and `metrics.aggregateSeconds` from the configuration.
-    public init(configuration: FunctionConfiguration, functionName: String, model: EmbeddingModel?, fileDescriptor: Int32 = 1) throws {
+    public init(
+        configuration: FunctionConfiguration, functionName: String, model: EmbeddingModel?, fileDescriptor: Int32 = 1
+    ) throws {
         namespace = try configuration.string("namespace", in: "metrics", default: "Flint")
         aggregateMilliseconds = Int64(try configuration.number("aggregateSeconds", in: "metrics", default: 0) * 1000)
         var dimensions = ["FunctionName": functionName.isEmpty ? "local" : functionName]
@@ -80,9 +82,12 @@ public final class MetricsEmitter: Sendable {
     public func record(_ invocation: InvocationMetrics, requestID: String) {
         let now = Self.nowMilliseconds()
         let line: [UInt8]? = state.withLock { state in
-            let values = [invocation.tokenizeMilliseconds, invocation.forwardMilliseconds, invocation.searchMilliseconds, invocation.totalMilliseconds,
-                          Double(invocation.tokens), Double(invocation.batchSize), Double(invocation.truncations),
-                          Double(invocation.rejected), state.coldStart ? 1 : 0, 1]
+            let values = [
+                invocation.tokenizeMilliseconds, invocation.forwardMilliseconds, invocation.searchMilliseconds,
+                invocation.totalMilliseconds,
+                Double(invocation.tokens), Double(invocation.batchSize), Double(invocation.truncations),
+                Double(invocation.rejected), state.coldStart ? 1 : 0, 1,
+            ]
             state.coldStart = false
             if aggregateMilliseconds <= 0 {
                 return document(timestamp: now, values: values.map { .number($0) }, requestID: requestID)
@@ -90,7 +95,8 @@ public final class MetricsEmitter: Sendable {
             if state.windowStart == 0 { state.windowStart = now }
             for (index, value) in values.enumerated() { state.pending[index].append(value) }
             guard now - state.windowStart >= aggregateMilliseconds else { return nil }
-            let line = document(timestamp: now, values: state.pending.map { .array($0.map { .number($0) }) }, requestID: nil)
+            let line = document(
+                timestamp: now, values: state.pending.map { .array($0.map { .number($0) }) }, requestID: nil)
             state.pending = Array(repeating: [], count: Self.metrics.count)
             state.windowStart = now
             return line
@@ -100,8 +106,10 @@ public final class MetricsEmitter: Sendable {
 
     /// Writes one EMF line with extra metrics (the drift monitor's, SQS results logged per record), outside the
     /// per-invocation record. `embedded` adds one member whose value is JSON already written (an answer), as is.
-    public func emit(_ values: [(name: String, unit: String, value: Double)], properties extra: [String: JSONValue] = [:],
-                     embedded: (name: String, json: [UInt8])? = nil) {
+    public func emit(
+        _ values: [(name: String, unit: String, value: Double)], properties extra: [String: JSONValue] = [:],
+        embedded: (name: String, json: [UInt8])? = nil
+    ) {
         var members = extra
         for (name, value) in dimensions { members[name] = .string(value) }
         for (name, value) in properties { members[name] = .string(value) }
@@ -109,7 +117,7 @@ public final class MetricsEmitter: Sendable {
         members["_aws"] = header(timestamp: Self.nowMilliseconds(), metrics: values.map { ($0.name, $0.unit) })
         var line = JSONValue.object(members).jsonBytes
         if let embedded {
-            line.removeLast()   // the object's closing brace
+            line.removeLast()  // the object's closing brace
             line.append(UInt8(ascii: ","))
             JSONText.appendString(embedded.name, to: &line)
             line.append(UInt8(ascii: ":"))
@@ -123,11 +131,13 @@ public final class MetricsEmitter: Sendable {
     private func header(timestamp: Int64, metrics: [(name: String, unit: String)]) -> JSONValue {
         .object([
             "Timestamp": .number(Double(timestamp)),
-            "CloudWatchMetrics": .array([.object([
-                "Namespace": .string(namespace),
-                "Dimensions": .array([.array(dimensions.keys.sorted().map { .string($0) })]),
-                "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
-            ])]),
+            "CloudWatchMetrics": .array([
+                .object([
+                    "Namespace": .string(namespace),
+                    "Dimensions": .array([.array(dimensions.keys.sorted().map { .string($0) })]),
+                    "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
+                ])
+            ]),
         ])
     }
 
@@ -148,16 +158,7 @@ public final class MetricsEmitter: Sendable {
     private static let outputLock = Mutex(())
 
     private func output(_ line: [UInt8]) {
-        Self.outputLock.withLock { _ in
-            line.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let written = write(fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
-                    if written < 0 { if errno == EINTR { continue }; return }
-                    offset += written
-                }
-            }
-        }
+        Self.outputLock.withLock { _ in FileDescriptor.writeAll(fileDescriptor, line) }
     }
 
     static func nowMilliseconds() -> Int64 { LambdaContext.nowMilliseconds() }

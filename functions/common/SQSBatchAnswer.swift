@@ -22,7 +22,9 @@ struct SQSBatchAnswer {
     mutating func add(_ record: SQSRecord, response: [UInt8], context: LambdaContext) {
         let entry = response.count + record.messageID.utf8.count + 64
         guard results.count + entry + failures.count * 128 <= Self.budget else {
-            context.logger.warn("SQS message \(record.messageID): its answer (\(response.count) bytes) does not fit in this batch's 6 MB response; it is retried")
+            context.logger.warn(
+                "SQS message \(record.messageID): its answer (\(response.count) bytes) does not fit in this batch's 6 MB response; it is retried"
+            )
             fail(record)
             return
         }

@@ -6,8 +6,10 @@ import LambdaRuntime
 /// (`sqs.results`: `return`, the default) or written to the log as one EMF line per record (`log`). A record's
 /// `"stream": true` changes nothing here: there is no caller to stream to, and the buffered limits apply.
 extension EmbedFunction {
-    func answer(_ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics,
-                into out: inout [UInt8]) throws(InputError) {
+    func answer(
+        _ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics,
+        into out: inout [UInt8]
+    ) throws(InputError) {
         var batch = SQSBatchAnswer()
         var accepted: [(record: SQSRecord, request: EmbeddingRequest, sequences: [[Int32]], tokens: Int)] = []
         var stopwatch = Stopwatch()
@@ -49,22 +51,28 @@ extension EmbedFunction {
             case .return:
                 batch.add(item.record, response: answer, context: context)
             case .log:
-                metrics.emit([("Embeddings", "Count", Double(vectors[index].count))],
-                             properties: ["messageId": .string(item.record.messageID)], embedded: ("response", answer))
+                metrics.emit(
+                    [("Embeddings", "Count", Double(vectors[index].count))],
+                    properties: ["messageId": .string(item.record.messageID)], embedded: ("response", answer))
             }
         }
         batch.write(includeResults: sqsResults == .return, into: &out)
     }
 
     /// A record's request: a JSON object body is a request; any other body is one text.
-    static func request(from record: SQSRecord, limits: InputLimits, model: EmbeddingModel) throws(InputError) -> EmbeddingRequest {
+    static func request(
+        from record: SQSRecord, limits: InputLimits, model: EmbeddingModel
+    ) throws(InputError) -> EmbeddingRequest {
         let trimmed = record.body.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" }
         let document: JSONValue
         if trimmed.first == "{" {
-            do { document = try JSONValue(parsing: record.body) } catch { throw InputError("the message body is not valid JSON: \(error)") }
+            do { document = try JSONValue(parsing: record.body) } catch {
+                throw InputError("the message body is not valid JSON: \(error)")
+            }
         } else {
             document = .object(["input": .string(record.body)])
         }
-        return try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions, streamable: false)
+        return try EmbeddingRequest(
+            document, limits: limits, modelName: model.name, dimensions: model.dimensions, streamable: false)
     }
 }

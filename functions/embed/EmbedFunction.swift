@@ -29,7 +29,8 @@ struct EmbedFunction: FunctionBody {
         let configuration = setup.configuration
         self.model = model
         limits = try InputLimits(configuration: configuration)
-        sqsResults = SQSResults(rawValue: try configuration.string("results", in: "sqs", default: "return", allowed: ["return", "log"]))!
+        sqsResults = SQSResults(
+            rawValue: try configuration.string("results", in: "sqs", default: "return", allowed: ["return", "log"]))!
         metrics = try setup.metrics(model: model)
         drift = try DriftMonitor(model: model, configuration: configuration, metrics: metrics)
         writer = EmbeddingWriter(model: model)
@@ -41,9 +42,12 @@ struct EmbedFunction: FunctionBody {
         return FunctionHandler(try EmbedFunction(model: setup.model(), setup: setup))
     }
 
-    func answer(_ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
-                into out: inout [UInt8]) throws(InputError) -> StreamWriter? {
-        let request = try EmbeddingRequest(document, limits: limits, modelName: model.name, dimensions: model.dimensions)
+    func answer(
+        _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
+        into out: inout [UInt8]
+    ) throws(InputError) -> StreamWriter? {
+        let request = try EmbeddingRequest(
+            document, limits: limits, modelName: model.name, dimensions: model.dimensions)
         guard request.stream else {
             let vectors = try embed(request, context: context, measured: &measured)
             writer.writeList(vectors, tokens: measured.tokens, format: request.encodingFormat, into: &out)
@@ -53,7 +57,8 @@ struct EmbedFunction: FunctionBody {
         var tokenizing = Stopwatch()
         let sequences = try model.tokenize(request, limits: limits, measured: &measured)
         measured.tokenizeMilliseconds = tokenizing.lap()
-        return { [model, drift, writer, normalize = request.normalize, format = request.encodingFormat] stream, measured in
+        return {
+            [model, drift, writer, normalize = request.normalize, format = request.encodingFormat] stream, measured in
             var forward = Stopwatch()
             var lines: [UInt8] = []
             for start in stride(from: 0, to: sequences.count, by: 32) {
@@ -77,7 +82,9 @@ struct EmbedFunction: FunctionBody {
     }
 
     /// Tokenizes and embeds one request's texts, timing both steps.
-    private func embed(_ request: EmbeddingRequest, context: LambdaContext, measured: inout InvocationMetrics) throws(InputError) -> [[Float]] {
+    private func embed(
+        _ request: EmbeddingRequest, context: LambdaContext, measured: inout InvocationMetrics
+    ) throws(InputError) -> [[Float]] {
         logInputs(request.inputs, context: context)
         var stopwatch = Stopwatch()
         let sequences = try model.tokenize(request, limits: limits, measured: &measured)

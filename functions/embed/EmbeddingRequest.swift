@@ -24,12 +24,16 @@ public struct EmbeddingRequest: Equatable {
     /// limits `maxStreamedInputs` and `maxStreamedTotalTokens` apply instead of `maxInputs` and `maxTotalTokens`.
     public var stream = false
 
-    static let fields: Set<String> = ["input", "model", "encoding_format", "dimensions", "user", "normalize", "truncate", "stream"]
+    static let fields: Set<String> = [
+        "input", "model", "encoding_format", "dimensions", "user", "normalize", "truncate", "stream",
+    ]
 
     /// Validates `document` against the limits and the served model. `streamable` says whether this answer can
     /// stream at all (an SQS record's cannot): where it cannot, `"stream": true` changes nothing, the buffered
     /// limits apply, and ``stream`` is false.
-    public init(_ document: JSONValue, limits: InputLimits, modelName: String, dimensions: Int, streamable: Bool = true) throws(InputError) {
+    public init(
+        _ document: JSONValue, limits: InputLimits, modelName: String, dimensions: Int, streamable: Bool = true
+    ) throws(InputError) {
         guard let members = document.object else {
             throw InputError("the request must be a JSON object with an \"input\" field, not \(document.typeName)")
         }
@@ -38,11 +42,14 @@ public struct EmbeddingRequest: Equatable {
         }
         let asked = try InputTexts.flag(members, "stream") ?? false
         stream = streamable && asked
-        texts = try InputTexts(members["input"], field: "input", limits: limits,
-                               maxInputs: stream ? limits.maxStreamedInputs : limits.maxInputs)
+        texts = try InputTexts(
+            members["input"], field: "input", limits: limits,
+            maxInputs: stream ? limits.maxStreamedInputs : limits.maxInputs)
         if let model = members["model"], model != .null {
             guard model.string == modelName else {
-                throw InputError("\"model\" is \(model.string.map { "'\($0)'" } ?? model.typeName); this function serves '\(modelName)'")
+                throw InputError(
+                    "\"model\" is \(model.string.map { "'\($0)'" } ?? model.typeName); this function serves '\(modelName)'"
+                )
             }
         }
         if let format = members["encoding_format"], format != .null {
@@ -53,7 +60,8 @@ public struct EmbeddingRequest: Equatable {
         }
         if let requested = members["dimensions"], requested != .null {
             guard requested.integer == dimensions else {
-                throw InputError("\"dimensions\" must be \(dimensions), this model's width (it cannot shorten its vectors)")
+                throw InputError(
+                    "\"dimensions\" must be \(dimensions), this model's width (it cannot shorten its vectors)")
             }
         }
         normalize = try InputTexts.flag(members, "normalize")

@@ -6,7 +6,8 @@ struct EmbeddingWriter: Sendable {
     let model: EmbeddingModel
 
     /// The whole answer: `{"object": "list", "data": [...], "model", "usage"}`.
-    func writeList(_ vectors: [[Float]], tokens: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8]) {
+    func writeList(_ vectors: [[Float]], tokens: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8])
+    {
         out.reserveCapacity(out.count + vectors.count * (model.dimensions * 12 + 64) + 128)
         out.append(contentsOf: #"{"object":"list","data":["#.utf8)
         for (index, vector) in vectors.enumerated() {
@@ -18,7 +19,8 @@ struct EmbeddingWriter: Sendable {
     }
 
     /// One `{"object": "embedding", "index", "embedding"}` object.
-    func writeEmbedding(_ vector: [Float], index: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8]) {
+    func writeEmbedding(_ vector: [Float], index: Int, format: EmbeddingRequest.EncodingFormat, into out: inout [UInt8])
+    {
         out.append(contentsOf: #"{"object":"embedding","index":"#.utf8)
         JSONText.appendNumber(Double(index), to: &out)
         out.append(contentsOf: #","embedding":"#.utf8)

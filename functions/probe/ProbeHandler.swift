@@ -5,8 +5,6 @@ import LambdaRuntime
 import Glibc
 #elseif canImport(Musl)
 import Musl
-#elseif canImport(Darwin)
-import Darwin
 #endif
 
 /// A diagnostics function for tests, the emulator's fault tests and smoke tests after a deploy.
@@ -34,7 +32,7 @@ public struct ProbeHandler: LambdaStreamingHandler {
 
     public func respond(to event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws -> StreamedAnswer? {
         guard event.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{"),
-              let command = try? JSONValue(parsing: event)
+            let command = try? JSONValue(parsing: event)
         else {
             response.append(contentsOf: event)
             return nil
@@ -51,13 +49,16 @@ public struct ProbeHandler: LambdaStreamingHandler {
     static func streamCommand(_ document: JSONValue) -> (command: JSONValue, http: Bool)? {
         if document["stream"]?.integer != nil { return (document, document["http"]?.bool == true) }
         if document["requestContext"]?["http"] != nil, let body = document["body"]?.string,
-           let command = try? JSONValue(parsing: body), command["stream"]?.integer != nil {
+            let command = try? JSONValue(parsing: body), command["stream"]?.integer != nil
+        {
             return (command, true)
         }
         return nil
     }
 
-    private static func stream(_ command: JSONValue, http: Bool, context: LambdaContext, to stream: ResponseStream) throws {
+    private static func stream(
+        _ command: JSONValue, http: Bool, context: LambdaContext, to stream: ResponseStream
+    ) throws {
         let count = command["stream"]?.integer ?? 0
         let pause = command["chunk_ms"]?.integer ?? 0
         let size = command["chunk_bytes"]?.integer ?? 0
@@ -66,7 +67,8 @@ public struct ProbeHandler: LambdaStreamingHandler {
             throw HandlerError(type: "ProbeFailure", message: "failed after 0 chunks, as asked")
         }
         if http {
-            try stream.writeHTTPPrelude(statusCode: 201, headers: ["content-type": "text/plain"], cookies: ["probe=1; Path=/"])
+            try stream.writeHTTPPrelude(
+                statusCode: 201, headers: ["content-type": "text/plain"], cookies: ["probe=1; Path=/"])
         }
         for index in 0..<max(0, count) {
             if let failAfter, index == failAfter {
@@ -108,8 +110,10 @@ public struct ProbeHandler: LambdaStreamingHandler {
                 "requestId": .string(context.requestID),
                 "functionArn": .string(context.invokedFunctionARN),
                 "deadlineMs": .number(Double(context.deadlineMilliseconds)),
-                "remainingMs": .number(Double(context.remainingTime.components.seconds * 1000
-                    + context.remainingTime.components.attoseconds / 1_000_000_000_000_000)),
+                "remainingMs": .number(
+                    Double(
+                        context.remainingTime.components.seconds * 1000
+                            + context.remainingTime.components.attoseconds / 1_000_000_000_000_000)),
                 "pid": .number(Double(getpid())),
             ]
             if let trace = context.traceID { fields["traceId"] = .string(trace) }
@@ -125,7 +129,9 @@ public struct ProbeHandler: LambdaStreamingHandler {
                 let pair = String(cString: pointer)
                 if let equals = pair.firstIndex(of: "=") {
                     let name = String(pair[..<equals])
-                    if Self.isLambdaVariable(name) { variables[name] = .string(String(pair[pair.index(after: equals)...])) }
+                    if Self.isLambdaVariable(name) {
+                        variables[name] = .string(String(pair[pair.index(after: equals)...]))
+                    }
                 }
                 entry += 1
             }

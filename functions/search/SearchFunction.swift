@@ -27,10 +27,12 @@ struct SearchFunction: FunctionBody {
     /// Builds the function over a model and an index made with it.
     init(model: EmbeddingModel, index: VectorIndex, setup: FunctionSetup) throws {
         guard index.dimensions == model.dimensions else {
-            throw ConfigurationError("the index has \(index.dimensions)-dimensional vectors; the model makes \(model.dimensions)")
+            throw ConfigurationError(
+                "the index has \(index.dimensions)-dimensional vectors; the model makes \(model.dimensions)")
         }
         if let indexed = index.info["modelName"]?.string, indexed != model.name {
-            throw ConfigurationError("the index was built with model '\(indexed)'; this function serves '\(model.name)'")
+            throw ConfigurationError(
+                "the index was built with model '\(indexed)'; this function serves '\(model.name)'")
         }
         let configuration = setup.configuration
         self.model = model
@@ -49,9 +51,13 @@ struct SearchFunction: FunctionBody {
         return FunctionHandler(try SearchFunction(model: setup.model(), index: index, setup: setup))
     }
 
-    func answer(_ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
-                into out: inout [UInt8]) throws(InputError) -> StreamWriter? {
-        guard let members = document.object else { throw InputError("the request must be a JSON object with a \"query\" field") }
+    func answer(
+        _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
+        into out: inout [UInt8]
+    ) throws(InputError) -> StreamWriter? {
+        guard let members = document.object else {
+            throw InputError("the request must be a JSON object with a \"query\" field")
+        }
         if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
             throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
         }
@@ -65,7 +71,8 @@ struct SearchFunction: FunctionBody {
         let queries = try InputTexts(members["query"], field: "query", limits: limits, maxInputs: limits.maxInputs)
         let truncate = try InputTexts.flag(members, "truncate") ?? false
         var stopwatch = Stopwatch()
-        let sequences = try model.tokenize(queries, truncate: truncate, maxTotalTokens: limits.maxTotalTokens, measured: &measured)
+        let sequences = try model.tokenize(
+            queries, truncate: truncate, maxTotalTokens: limits.maxTotalTokens, measured: &measured)
         measured.tokenizeMilliseconds = stopwatch.lap()
         let vectors = model.embed(sequences, normalize: true)
         measured.forwardMilliseconds = stopwatch.lap()

@@ -8,10 +8,14 @@ import WordPiece
 /// inputs reach the structural checks behind it; every offset is bounds-checked here, as the reader does.
 func repairIndexChecksum(_ bytes: inout [UInt8]) {
     guard bytes.count >= 64 else { return }
-    func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
+    func u32(_ at: Int) -> Int {
+        Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24
+    }
     func u64(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) } }
     var state: UInt64 = 0xCBF2_9CE4_8422_2325
-    func add(_ range: Range<Int>) { for index in range { state = (state ^ UInt64(bytes[index])) &* 0x0000_0100_0000_01B3 } }
+    func add(_ range: Range<Int>) {
+        for index in range { state = (state ^ UInt64(bytes[index])) &* 0x0000_0100_0000_01B3 }
+    }
     add(0..<24)
     let count = u32(12)
     guard count <= 64, 64 + 24 * count <= bytes.count else { return }
@@ -47,8 +51,10 @@ public func fuzzModelFile(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 // SwiftPM links an executable's entry point as `ModelFileFuzz_main`; hand control to libFuzzer's driver from there.
 @_silgen_name("LLVMFuzzerRunDriver")
 func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32
+) -> Int32
 
 @_cdecl("ModelFileFuzz_main")
 public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {

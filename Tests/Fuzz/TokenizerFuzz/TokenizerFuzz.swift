@@ -2,7 +2,10 @@
 // limit, framed by [CLS] ... [SEP]. Built and run by Tests/Fuzz/run.
 import WordPiece
 
-let vocabulary = Vocabulary(tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##b", "hello", "##s", "日", "!", "i"].map { Array($0.utf8) })
+let vocabulary = Vocabulary(
+    tokens: ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "##b", "hello", "##s", "日", "!", "i"].map {
+        Array($0.utf8)
+    })
 let tokenizer: WordPieceTokenizer = {
     var configuration = TokenizerConfiguration()
     configuration.maxLength = 32
@@ -23,8 +26,10 @@ public func fuzzTokenizer(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 // SwiftPM links an executable's entry point as `TokenizerFuzz_main`; hand control to libFuzzer's driver from there.
 @_silgen_name("LLVMFuzzerRunDriver")
 func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32) -> Int32
+    _ argc: UnsafeMutablePointer<Int32>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> Int32
+) -> Int32
 
 @_cdecl("TokenizerFuzz_main")
 public func fuzzerMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
