@@ -9,6 +9,7 @@
 //   swift run -c release flint-runtime-bench --bootstrap .build/lambda/bin/bootstrap [--python-ric]
 //   ... --handler embed --python-handler embed_handler.handler --event '{"input":"..."}' \
 //       --batch-event '{"input":[...32 texts...]}' --env FLINT_MODEL=... --env PEER_MODEL_DIR=...   (BENCHMARKS.md)
+//   ... --compare OLD/bootstrap --compare-env FLINT_MODEL=old.flint     (two builds side by side, interleaved)
 import Foundation
 import Synchronization
 
@@ -227,6 +228,13 @@ var pythonHandler = "echo_handler.handler"
 var eventText = #"{"ping":1}"#
 var batchEventText: String? = nil
 var extraEnvironment: [String: String] = [:]
+// A second bootstrap (an older build, say) run as one more subject, with variables of its own over --env's.
+var compareBootstrap: String? = nil
+var compareEnvironment: [String: String] = [:]
+func pair(_ text: String, _ option: String) -> (String, String) {
+    guard let equals = text.firstIndex(of: "=") else { FileHandle.standardError.write(Data("\(option) takes NAME=VALUE\n".utf8)); exit(2) }
+    return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+}
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -239,9 +247,12 @@ while let argument = arguments.next() {
     case "--event": eventText = arguments.next() ?? eventText
     case "--batch-event": batchEventText = arguments.next()
     case "--env":
-        let pair = arguments.next() ?? ""
-        guard let equals = pair.firstIndex(of: "=") else { FileHandle.standardError.write(Data("--env takes NAME=VALUE\n".utf8)); exit(2) }
-        extraEnvironment[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        let (name, value) = pair(arguments.next() ?? "", "--env")
+        extraEnvironment[name] = value
+    case "--compare": compareBootstrap = arguments.next()
+    case "--compare-env":
+        let (name, value) = pair(arguments.next() ?? "", "--compare-env")
+        compareEnvironment[name] = value
     default:
         FileHandle.standardError.write(Data("flint-runtime-bench: unknown argument '\(argument)'\n".utf8))
         exit(2)
@@ -258,6 +269,10 @@ var lambdaEnvironment = [
 ]
 lambdaEnvironment.merge(extraEnvironment) { $1 }
 var subjects = [Subject(name: "flint", argv: [bootstrap], environment: lambdaEnvironment)]
+if let compareBootstrap {
+    subjects.append(Subject(name: "flint (compare)", argv: [compareBootstrap],
+                            environment: lambdaEnvironment.merging(compareEnvironment) { $1 }))
+}
 if withPythonRIC {
     // The python3 first on this process's PATH (where awslambdaric was pip-installed), unless PYTHON names one.
     let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/python3" }
