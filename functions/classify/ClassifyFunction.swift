@@ -102,12 +102,7 @@ struct ClassifyFunction: FunctionBody {
         _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
         into out: inout [UInt8]
     ) throws(InputError) -> StreamWriter? {
-        guard let members = document.object else {
-            throw InputError("the request must be a JSON object with an \"input\" field")
-        }
-        if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
-            throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
-        }
+        let members = try RequestMembers.of(document, accepted: Self.fields, mainField: "input")
         let inputs = try InputTexts(members["input"], field: "input", limits: limits, maxInputs: limits.maxInputs)
         let truncate = try InputTexts.flag(members, "truncate") ?? false
         let requested = try members["labels"].flatMap { $0 == .null ? nil : $0 }.map { value throws(InputError) in

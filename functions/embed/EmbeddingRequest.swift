@@ -34,12 +34,7 @@ public struct EmbeddingRequest: Equatable {
     public init(
         _ document: JSONValue, limits: InputLimits, modelName: String, dimensions: Int, streamable: Bool = true
     ) throws(InputError) {
-        guard let members = document.object else {
-            throw InputError("the request must be a JSON object with an \"input\" field, not \(document.typeName)")
-        }
-        if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
-            throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
-        }
+        let members = try RequestMembers.of(document, accepted: Self.fields, mainField: "input")
         let asked = try InputTexts.flag(members, "stream") ?? false
         stream = streamable && asked
         texts = try InputTexts(

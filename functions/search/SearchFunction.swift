@@ -55,12 +55,7 @@ struct SearchFunction: FunctionBody {
         _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
         into out: inout [UInt8]
     ) throws(InputError) -> StreamWriter? {
-        guard let members = document.object else {
-            throw InputError("the request must be a JSON object with a \"query\" field")
-        }
-        if let unknown = members.keys.filter({ !Self.fields.contains($0) }).sorted().first {
-            throw InputError("unknown field \"\(unknown)\" (accepted: \(Self.fields.sorted().joined(separator: ", ")))")
-        }
+        let members = try RequestMembers.of(document, accepted: Self.fields, mainField: "query")
         var topK = defaultTopK
         if let value = members["top_k"], value != .null {
             guard let number = value.integer, number >= 1, number <= maxTopK else {
