@@ -156,6 +156,7 @@ import Testing
         let shapes: [(m: Int, n: Int, k: Int, group: Int)] = [
             (1, 8, 4, 4), (3, 16, 64, 32), (5, 24, 128, 64), (4, 384, 384, 64),
             (7, 1536, 384, 64), (2, 384, 1536, 64), (9, 40, 96, 96), (6, 32, 64, 0),
+            (130, 24, 384, 64), (150, 48, 1536, 64),  // more rows than one 64-row block
             (16, 1536, 384, 64),
         ]  // the last one splits over the pool
         var checked = 0

@@ -22,7 +22,7 @@ static int8_t check_int8(void) {
 
 /// The packed layer on one shape {m, n, k, group, n0, n1}, over outputs [n0, n1). With `unit` scales and no bias
 /// both sides add the same integer group sums in the same order, so the floats must be equal exactly (an integer
-/// sum off by one shows); with real scales, within float summation order. `extremes` puts -128 among the inputs.
+/// sum off by one shows); with real scales, within what float summation in any order may round. `extremes` puts -128 among the inputs.
 /// Returns 1, or -1 after printing the mismatch.
 static int check_packed(packed_kernel kernel, const int shape[6], int unit, int extremes) {
     int m = shape[0], n = shape[1], k = shape[2], group = shape[3], n0 = shape[4], n1 = shape[5], groups = k / group;
@@ -42,8 +42,16 @@ static int check_packed(packed_kernel kernel, const int shape[6], int unit, int 
     kernel(m, n, n0, n1, k, group, a, as, wp, ws, bias, got);
     int result = 1;
     for (int i = 0; i < m * n && result > 0; i++) {
-        // The bound follows the size of the terms, not of the (possibly cancelling) result.
-        float bound = unit ? 0.0f : (fabsf(expected[i]) + fabsf(bias[i % n]) + 1e-2f) * 1e-5f;
+        // The bound follows the size of the terms, not of the (possibly cancelling) result: Σ |a·w| × scales + |bias|
+        // bounds the rounding of any order of float summation (a path may add a group's partial sums apart).
+        const int row = i / n, column = i % n;
+        double size = fabs((double)bias[column]);
+        for (int g = 0; g < groups && !unit; g++) {
+            long magnitude = 0;
+            for (int kk = g * group; kk < (g + 1) * group; kk++) magnitude += labs((long)a[(size_t)row * k + kk] * w[(size_t)column * k + kk]);
+            size += (double)magnitude * as[(size_t)row * groups + g] * ws[column];
+        }
+        float bound = unit ? 0.0f : (float)(size * 4e-6);
         if (fabsf(got[i] - expected[i]) > bound) {
             printf("packed mismatch m=%d n=%d k=%d group=%d unit=%d at %d: %.9g vs %.9g\n", m, n, k, group, unit, i, got[i],
                    expected[i]);
