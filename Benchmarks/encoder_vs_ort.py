@@ -23,6 +23,10 @@ import os
 import subprocess
 import time
 
+# numpy's OpenBLAS starts a thread per core that spins after each call; on two cores it steals the CPU the engine
+# under test runs on. One thread, set before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
@@ -62,6 +66,9 @@ class ORTEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        # ONNX Runtime's idle intra-op threads spin by default, taking the other engine's core between calls: off,
+        # as Flint's pool stops polling 200 µs after a call.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         self.tokenizer = Tokenizer.from_file(tokenizer_path)
         self.tokenizer.no_padding()

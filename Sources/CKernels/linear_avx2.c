@@ -52,7 +52,7 @@ void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group,
     const int groups = k / group;
 #define FLINT_TILE(R, C, i, j) \
     packed_tile(R, C, n, k, group, a + (size_t)(i) * k, a_scales + (size_t)(i) * groups, wp, w_scales, bias, out + (size_t)(i) * n, j)
-    FLINT_PACKED_BLOCKS(m, n0, n1, 4, FLINT_TILE)
+    FLINT_PACKED_BLOCKS(m, n0, n1, 4, 64, FLINT_TILE)
 #undef FLINT_TILE
 }
 #endif

@@ -138,10 +138,10 @@ void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int 
     // The 512-bit tile reads activations already offset: each block of rows is flipped once into this buffer (at
     // most 96 KB, on the stack: no allocation, and it stays in L2 like the block it copies), instead of every
     // broadcast doing it again for every strip of outputs.
-    enum { FLIPPED_BYTES = 64 * 1536 };
+    enum { FLIPPED_BYTES = 256 * 1536 };
     if ((group / 4) % 2 == 0 && k <= FLIPPED_BYTES) {
         int8_t flipped[FLIPPED_BYTES] __attribute__((aligned(64)));
-        const int block = FLIPPED_BYTES / k < 64 ? FLIPPED_BYTES / k : 64;
+        const int block = FLIPPED_BYTES / k < 256 ? FLIPPED_BYTES / k : 256;
         // `first`, not `i0`: FLINT_PACKED_BLOCKS declares an i0 of its own.
         for (int first = 0; first < m; first += block) {
             const int rows = m - first < block ? m - first : block;
@@ -156,14 +156,14 @@ void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int 
 #define FLINT_TILE(R, C, i, j) \
     vnni_tile_512(R, C, n, k, group, flipped + (size_t)(i) * k, a_scales + (size_t)(first + (i)) * groups, wp, w_scales, \
                   bias, out + (size_t)(first + (i)) * n, j)
-            FLINT_PACKED_BLOCKS(rows, n0, n1, 8, FLINT_TILE)
+            FLINT_PACKED_BLOCKS(rows, n0, n1, 8, rows, FLINT_TILE)
 #undef FLINT_TILE
         }
         return;
     }
 #define FLINT_TILE(R, C, i, j) \
     vnni_tile(R, C, n, k, group, a + (size_t)(i) * k, a_scales + (size_t)(i) * groups, wp, w_scales, bias, out + (size_t)(i) * n, j)
-    FLINT_PACKED_BLOCKS(m, n0, n1, 8, FLINT_TILE)
+    FLINT_PACKED_BLOCKS(m, n0, n1, 8, 64, FLINT_TILE)
 #undef FLINT_TILE
 }
 #endif

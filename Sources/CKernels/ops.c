@@ -7,7 +7,7 @@
 // The float loops here are plain C that the compiler vectorises; on x86-64 each is also built for AVX2 + FMA and
 // the loader picks that clone on CPUs that have it (GNU ifunc, which static executables support too).
 #if defined(__x86_64__) && defined(__clang__)
-#define FLINT_FLOAT_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define FLINT_FLOAT_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FLINT_FLOAT_CLONES
 #endif

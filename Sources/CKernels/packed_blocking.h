@@ -17,10 +17,11 @@
     for (; i + 8 <= i1; i += 8) TILE(8, C, i, j);          \
     FLINT_PACKED_TILES_UP_TO_4(TILE, C, i, i1, j)
 
-/// Every tile of rows [0, m) × outputs [n0, n1), with row tiles of at most WIDEST (4 or 8) rows.
-#define FLINT_PACKED_BLOCKS(m, n0, n1, WIDEST, TILE)                                              \
-    for (int i0 = 0; i0 < (m); i0 += 64) {                                                         \
-        const int i1 = (m) - i0 < 64 ? (m) : i0 + 64;                                              \
+/// Every tile of rows [0, m) × outputs [n0, n1), BLOCK rows at a time, with row tiles of at most WIDEST (4 or 8)
+/// rows.
+#define FLINT_PACKED_BLOCKS(m, n0, n1, WIDEST, BLOCK, TILE)                                       \
+    for (int i0 = 0; i0 < (m); i0 += (BLOCK)) {                                                    \
+        const int i1 = (m) - i0 < (BLOCK) ? (m) : i0 + (BLOCK);                                    \
         for (int j = (n0); j < (n1); j += 16) {                                                    \
             int i = i0;                                                                            \
             if ((n1) - j >= 16) { FLINT_PACKED_TILES_UP_TO_##WIDEST(TILE, 2, i, i1, j) }           \
