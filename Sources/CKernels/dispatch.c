@@ -61,6 +61,8 @@ int flint_kernel_force(flint_kernel_path path) {
     return 1;
 }
 
+int flint_kernel_uses_group_sums(void) { return flint_kernel_selected() == FLINT_KERNEL_AVX512VNNI; }
+
 int flint_kernel_named(const char *name, flint_kernel_path *path) {
     for (int p = FLINT_KERNEL_SCALAR; p <= FLINT_KERNEL_NEON; p++) {
         if (strcmp(name, flint_kernel_name((flint_kernel_path)p)) == 0) {
@@ -78,7 +80,7 @@ void flint_linear_s8_packed_avx2(int m, int n, int n0, int n1, int k, int group,
                                  const int8_t *wp, const float *w_scales, const float *bias, float *out);
 void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                        const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
-                                       float *out);
+                                       const int32_t *group_sums, float *out);
 #endif
 #if defined(__aarch64__)
 void flint_linear_s8_packed_neon(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
@@ -87,7 +89,7 @@ void flint_linear_s8_packed_neon(int m, int n, int n0, int n1, int k, int group,
 
 void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                  const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
-                                 float *out) {
+                                 const int32_t *group_sums, float *out) {
     if (group <= 0 || k % group != 0 || group % 4 != 0) group = k;
     if (!flint_kernel_supported(path)) path = FLINT_KERNEL_SCALAR;
     switch (path) {
@@ -95,7 +97,7 @@ void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, i
     case FLINT_KERNEL_AVX2:
         flint_linear_s8_packed_avx2(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
     case FLINT_KERNEL_AVX512VNNI:
-        flint_linear_s8_packed_avx512vnni(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
+        flint_linear_s8_packed_avx512vnni(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, group_sums, out); return;
 #endif
 #if defined(__aarch64__)
     case FLINT_KERNEL_NEON: flint_linear_s8_packed_neon(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, out); return;
@@ -111,6 +113,7 @@ typedef struct {
     const int8_t *wp;
     const float *w_scales;
     const float *bias;
+    const int32_t *group_sums;
     float *out;
 } packed_job;
 
@@ -122,12 +125,12 @@ static void packed_part(void *argument, int part, int parts) {
     if (last > job->n) last = job->n;
     if (last <= first) return;
     flint_linear_s8_packed_path(flint_kernel_selected(), job->m, job->n, first, last, job->k, job->group, job->a,
-                                job->a_scales, job->wp, job->w_scales, job->bias, job->out);
+                                job->a_scales, job->wp, job->w_scales, job->bias, job->group_sums, job->out);
 }
 
 void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *wp,
-                            const float *w_scales, const float *bias, float *out) {
-    packed_job job = {m, n, k, group, a, a_scales, wp, w_scales, bias, out};
+                            const float *w_scales, const float *bias, const int32_t *group_sums, float *out) {
+    packed_job job = {m, n, k, group, a, a_scales, wp, w_scales, bias, group_sums, out};
     // Below about 8 M multiply-adds (~150 µs on one core) a hand-off saves too little: waking a pool thread on a VM
     // costs tens of microseconds, up to the whole saving when it has gone to sleep, and it shows in the tail
     // (a 12-token text on 2 threads: p90 4.0 ms with this threshold against 5.9–7.1 ms with 1 M). So a short

@@ -24,6 +24,12 @@ static inline __m512 flint_cvtepi32_ps(__m512i x) {
                               _mm256_cvtepi32_ps(_mm512_extracti64x4_epi64(x, 1)), 1);
 }
 #define _mm512_cvtepi32_ps flint_cvtepi32_ps
+// Nor the zero extension of eight dwords to qwords: each dword to its lane pair's even lane, zero to the odd one.
+static inline __m512i flint_cvtepu32_epi64(__m256i x) {
+    return _mm512_permutexvar_epi32(_mm512_set_epi32(8, 7, 8, 6, 8, 5, 8, 4, 8, 3, 8, 2, 8, 1, 8, 0),
+                                    _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_setzero_si256(), 1));
+}
+#define _mm512_cvtepu32_epi64 flint_cvtepu32_epi64
 #else
 #include <immintrin.h>
 #define FLINT_VNNI_TARGET __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -85,23 +91,26 @@ static inline void vnni_tile(const int R, const int C, int n, int k, int group, 
 // rounding. Needs an even number of quads per group, and activations already offset (x ^ 0x80: see below).
 __attribute__((always_inline)) FLINT_VNNI_TARGET
 static inline void vnni_tile_512(const int R, const int C, int n, int k, int group, const int8_t *a, const float *a_scales,
-                                 const int8_t *wp, const float *w_scales, const float *bias, float *out, int j) {
+                                 const int8_t *wp, const int32_t *sums, int stride, const float *w_scales, const float *bias,
+                                 float *out, int j) {
     const int quads = k / 4, groups = k / group, group_quads = group / 4;
     const int8_t *blocks = wp + (size_t)(j / 8) * quads * 32;
-    const __m512i offset = _mm512_set1_epi8((char)0x80);
     const __m512i interleave = _mm512_set_epi32(15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0);
     __m512 total[8][2];
     for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) total[r][c] = _mm512_setzero_ps();
     for (int g = 0; g < groups; g++) {
-        __m512i sum[8][2], shift[2];
-        for (int r = 0; r < R; r++) for (int c = 0; c < C; c++) sum[r][c] = _mm512_setzero_si512();
-        for (int c = 0; c < C; c++) shift[c] = _mm512_setzero_si512();
+        // Each sum starts at the group's -128 × Σw (in the even lane of each pair, zero in the odd one), so that
+        // what the offset activations add makes it exact.
+        __m512i sum[8][2];
+        for (int c = 0; c < C; c++) {
+            const __m256i eight = _mm256_loadu_si256((const __m256i *)(sums + (size_t)g * stride + c * 8));
+            const __m512i start = _mm512_cvtepu32_epi64(_mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(eight, 7)));
+            for (int r = 0; r < R; r++) sum[r][c] = start;
+        }
         for (int q = g * group_quads; q < (g + 1) * group_quads; q += 2) {
             __m512i w[2];
-            for (int c = 0; c < C; c++) {
+            for (int c = 0; c < C; c++)
                 w[c] = _mm512_permutexvar_epi32(interleave, _mm512_loadu_si512((const void *)(blocks + ((size_t)c * quads + q) * 32)));
-                shift[c] = _mm512_dpbusd_epi32(shift[c], offset, w[c]);
-            }
             for (int r = 0; r < R; r++) {
                 // Activations arrive offset already (flipped once per block), so this is a broadcast load.
                 long long eight;
@@ -113,7 +122,7 @@ static inline void vnni_tile_512(const int R, const int C, int n, int k, int gro
         for (int r = 0; r < R; r++) {
             const __m512 scale = _mm512_set1_ps(a_scales[(size_t)r * groups + g]);
             for (int c = 0; c < C; c++) {
-                total[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(sum[r][c], shift[c])), scale, total[r][c]);
+                total[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum[r][c]), scale, total[r][c]);
             }
         }
     }
@@ -129,11 +138,30 @@ static inline void vnni_tile_512(const int R, const int C, int n, int k, int gro
     }
 }
 
+// Σw of every group for the C blocks of 8 outputs from output j, as flint_weight_group_sums lays them out but
+// `stride` 16: what the 512-bit tile needs when the caller has no group sums to give.
+FLINT_VNNI_TARGET
+static void vnni_strip_sums(const int C, int k, int group, const int8_t *wp, int j, int32_t *sums) {
+    const int quads = k / 4, groups = k / group, group_quads = group / 4;
+    const int8_t *blocks = wp + (size_t)(j / 8) * quads * 32;
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int g = 0; g < groups; g++) {
+        for (int c = 0; c < C; c++) {
+            // A pair of quads in lanes 0-7 and 8-15: the halves add up to each row's sum.
+            __m512i total = _mm512_setzero_si512();
+            for (int q = g * group_quads; q < (g + 1) * group_quads; q += 2)
+                total = _mm512_dpbusd_epi32(total, ones, _mm512_loadu_si512((const void *)(blocks + ((size_t)c * quads + q) * 32)));
+            _mm256_storeu_si256((__m256i *)(sums + g * 16 + c * 8),
+                                _mm256_add_epi32(_mm512_castsi512_si256(total), _mm512_extracti64x4_epi64(total, 1)));
+        }
+    }
+}
+
 // Cache blocking as in the AVX2 kernel (packed_blocking.h), with row tiles of up to 8.
 FLINT_VNNI_TARGET
 void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                        const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
-                                       float *out) {
+                                       const int32_t *group_sums, float *out) {
     const int groups = k / group;
     // The 512-bit tile reads activations already offset: each block of rows is flipped once into this buffer (at
     // most 96 KB, on the stack: no allocation, and it stays in L2 like the block it copies), instead of every
@@ -141,8 +169,8 @@ void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int 
     enum { FLIPPED_BYTES = 256 * 1536 };
     if ((group / 4) % 2 == 0 && k <= FLIPPED_BYTES) {
         int8_t flipped[FLIPPED_BYTES] __attribute__((aligned(64)));
+        int32_t strip_sums[16 * groups];
         const int block = FLIPPED_BYTES / k < 256 ? FLIPPED_BYTES / k : 256;
-        // `first`, not `i0`: FLINT_PACKED_BLOCKS declares an i0 of its own.
         for (int first = 0; first < m; first += block) {
             const int rows = m - first < block ? m - first : block;
             const int8_t *source = a + (size_t)first * k;
@@ -154,9 +182,38 @@ void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int 
             }
             for (; b < bytes; b++) flipped[b] = (int8_t)(source[b] ^ 0x80);
 #define FLINT_TILE(R, C, i, j) \
-    vnni_tile_512(R, C, n, k, group, flipped + (size_t)(i) * k, a_scales + (size_t)(first + (i)) * groups, wp, w_scales, \
-                  bias, out + (size_t)(first + (i)) * n, j)
-            FLINT_PACKED_BLOCKS(rows, n0, n1, 8, rows, FLINT_TILE)
+    vnni_tile_512(R, C, n, k, group, flipped + (size_t)(i) * k, a_scales + (size_t)(first + (i)) * groups, wp, sums, \
+                  stride, w_scales, bias, out + (size_t)(first + (i)) * n, j)
+            // Row tiles of 8 while 16 rows or more are left, then the rest in one or two tiles of nearly equal
+            // height (12 rows: 6 + 6, not 8 + 4): a tile of fewer than six rows has too few independent sums to
+            // cover vpdpbusd's latency.
+#define FLINT_ROW_TILES(C)                                                                          \
+    for (int i = 0; i < rows;) {                                                                    \
+        const int left = rows - i, R = left >= 16 ? 8 : left > 8 ? (left + 1) / 2 : left;           \
+        switch (R) {                                                                                \
+        case 8: FLINT_TILE(8, C, i, j); break;                                                      \
+        case 7: FLINT_TILE(7, C, i, j); break;                                                      \
+        case 6: FLINT_TILE(6, C, i, j); break;                                                      \
+        case 5: FLINT_TILE(5, C, i, j); break;                                                      \
+        case 4: FLINT_TILE(4, C, i, j); break;                                                      \
+        case 3: FLINT_TILE(3, C, i, j); break;                                                      \
+        case 2: FLINT_TILE(2, C, i, j); break;                                                      \
+        default: FLINT_TILE(1, C, i, j); break;                                                     \
+        }                                                                                           \
+        i += R;                                                                                     \
+    }
+            for (int j = n0; j < n1; j += 16) {
+                const int C = n1 - j >= 16 ? 2 : 1;
+                const int32_t *sums = group_sums ? group_sums + j : strip_sums;
+                const int stride = group_sums ? n : 16;
+                if (!group_sums) vnni_strip_sums(C, k, group, wp, j, strip_sums);
+                if (C == 2) {
+                    FLINT_ROW_TILES(2)
+                } else {
+                    FLINT_ROW_TILES(1)
+                }
+            }
+#undef FLINT_ROW_TILES
 #undef FLINT_TILE
         }
         return;

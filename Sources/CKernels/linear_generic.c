@@ -44,3 +44,18 @@ void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int gro
         }
     }
 }
+
+void flint_weight_group_sums(int n, int k, int group, const int8_t *wp, int32_t *sums) {
+    if (group <= 0 || k % group != 0 || group % 4 != 0) group = k;
+    const int quads = k / 4, groups = k / group, group_quads = group / 4;
+    for (int b = 0; b < n / 8; b++) {
+        for (int g = 0; g < groups; g++) {
+            // One block's quads of one group: 8 rows × 4 bytes each, back to back (see flint_pack_s8).
+            int32_t row[8] = {0};
+            const int8_t *quad = wp + ((size_t)b * quads + (size_t)g * group_quads) * 32;
+            for (int q = 0; q < group_quads; q++, quad += 32)
+                for (int r = 0; r < 8; r++) row[r] += quad[r * 4] + quad[r * 4 + 1] + quad[r * 4 + 2] + quad[r * 4 + 3];
+            for (int r = 0; r < 8; r++) sums[(size_t)g * n + b * 8 + r] = row[r];
+        }
+    }
+}

@@ -4,6 +4,8 @@ import FlintModel
 /// One linear layer's weights, [out, in] as HF stores them: packed int8 with one scale per output for the fast
 /// path, and for the reference path f32 values (the file's own when it keeps f32, else dequantized once at load).
 struct Linear {
+    /// Its place among the model's linear layers (0, 1, ...): where the encoder keeps what it derives from it.
+    let id: Int
     let outputs: Int
     let inputs: Int
     /// In the kernels' packed layout (`flint_pack_s8`); nil in an f32 file.
@@ -86,6 +88,7 @@ struct BertWeights {
             return EmbeddingTable(
                 values: model.int8(name), scales: model.scales(name), floats: model.floats(name), rows: tensor.shape[0])
         }
+        var linears = 0
         func linear(_ prefix: String, outputs: Int, inputs: Int) throws(ModelFileError) -> Linear {
             let name = prefix + ".weight"
             _ = try shape(name, [outputs, inputs])
@@ -100,8 +103,9 @@ struct BertWeights {
                     "model: tensor \(name) is f32; the int8 path needs a quantized model (or use the f32 reference path)"
                 )
             }
+            linears += 1
             return Linear(
-                outputs: outputs, inputs: inputs, weight: packed, scales: model.scales(name),
+                id: linears - 1, outputs: outputs, inputs: inputs, weight: packed, scales: model.scales(name),
                 bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
         }
         func norm(_ prefix: String) throws(ModelFileError) -> LayerNormWeights {

@@ -53,6 +53,9 @@ public final class Encoder {
     private var attentionScratch: [Float]
     private var quantized: [Int8]
     private var activationScales: [Float]
+    /// Each linear layer's weight sums per activation group (`flint_weight_group_sums`), by ``Linear/id``, made on
+    /// the layer's first use when the kernel path reads them (AVX-512 VNNI; nil elsewhere): weights only, so once.
+    private var groupSums: [[Int32]?]
 
     /// Prepares an encoder; checks every tensor's shape against the metadata.
     public init(model: ModelFile, precision: Precision = .int8, activationGroup: Int = 64) throws(ModelFileError) {
@@ -73,6 +76,7 @@ public final class Encoder {
         intermediate = []
         quantized = []
         activationScales = []
+        groupSums = Array(repeating: nil, count: configuration.layers * 6)
         attentionScratch = [Float](
             repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
         reserve(min(tokens, 32))
@@ -285,13 +289,20 @@ public final class Encoder {
         switch precision {
         case .int8:
             if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
+            let group = groupSize(layer.inputs)
+            if groupSums[layer.id] == nil && flint_kernel_uses_group_sums() != 0 {
+                var sums = [Int32](repeating: 0, count: layer.outputs * (layer.inputs / group))
+                flint_weight_group_sums(
+                    Int32(layer.outputs), Int32(layer.inputs), Int32(group), layer.weight!.baseAddress, &sums)
+                groupSums[layer.id] = sums
+            }
             quantized.withUnsafeBufferPointer { q in
                 activationScales.withUnsafeBufferPointer { s in
                     out.withUnsafeMutableBufferPointer { o in
                         flint_linear_s8_packed(
-                            Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(groupSize(layer.inputs)),
-                            q.baseAddress, s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress,
-                            layer.bias.baseAddress, o.baseAddress)
+                            Int32(rows), Int32(layer.outputs), Int32(layer.inputs), Int32(group), q.baseAddress,
+                            s.baseAddress, layer.weight!.baseAddress, layer.scales!.baseAddress, layer.bias.baseAddress,
+                            groupSums[layer.id], o.baseAddress)
                     }
                 }
             }

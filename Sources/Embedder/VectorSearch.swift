@@ -9,10 +9,20 @@ import FlintModel
 public struct VectorSearch: Sendable {
     /// The index searched.
     public let index: VectorIndex
+    /// Each document's int8 sum (`flint_weight_group_sums` with one group), when the kernel path reads them.
+    private let sums: [Int32]?
 
     /// Wraps an index.
     public init(index: VectorIndex) {
         self.index = index
+        if flint_kernel_uses_group_sums() != 0 && index.count > 0 {
+            var sums = [Int32](repeating: 0, count: index.paddedCount)
+            flint_weight_group_sums(
+                Int32(index.paddedCount), Int32(index.dimensions), Int32(index.dimensions), index.vectors, &sums)
+            self.sums = sums
+        } else {
+            sums = nil
+        }
     }
 
     /// The `k` best documents for `query` (as the model returns it), best first, as (document index, score).
@@ -28,7 +38,7 @@ public struct VectorSearch: Sendable {
             index.scales.withUnsafeBufferPointer { scales in
                 flint_linear_s8_packed(
                     1, Int32(index.paddedCount), Int32(index.dimensions), Int32(index.dimensions),
-                    quantized, &queryScale, vectors.baseAddress, scales.baseAddress, nil, &scores)
+                    quantized, &queryScale, vectors.baseAddress, scales.baseAddress, nil, sums, &scores)
             }
         }
         // Bounded selection: keep the best k in a small sorted buffer (k is small; n is large).

@@ -23,11 +23,35 @@ import Testing
     {
         var packed = [Int8](repeating: 0, count: n * k)
         flint_pack_s8(Int32(n), Int32(k), w, &packed)
+        let sums = Self.groupSums(n: n, k: k, group: group, packed: packed)
         var out = [Float](repeating: .nan, count: m * n)
         flint_linear_s8_packed_path(
             path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a,
-            [Float](repeating: 1, count: m * (k / group)), packed, [Float](repeating: 1, count: n), nil, &out)
+            [Float](repeating: 1, count: m * (k / group)), packed, [Float](repeating: 1, count: n), nil, sums, &out)
         return out
+    }
+
+    /// flint_weight_group_sums of packed weights.
+    static func groupSums(n: Int, k: Int, group: Int, packed: [Int8]) -> [Int32] {
+        let groups = group > 0 && k % group == 0 && group % 4 == 0 ? k / group : 1
+        var sums = [Int32](repeating: 0, count: groups * n)
+        flint_weight_group_sums(Int32(n), Int32(k), Int32(group), packed, &sums)
+        return sums
+    }
+
+    @Test func groupSumsAreEachRowsSumOverEachGroup() {
+        var generator = Generator(state: 3)
+        for (n, k, group) in [(8, 4, 4), (16, 64, 32), (24, 384, 64), (8, 96, 0)] {
+            let w = (0..<(n * k)).map { _ in generator.int8() }
+            var packed = [Int8](repeating: 0, count: n * k)
+            flint_pack_s8(Int32(n), Int32(k), w, &packed)
+            let size = group == 0 ? k : group
+            let expected = (0..<(k / size)).flatMap { g in
+                (0..<n).map { j in Int32(w[(j * k + g * size)..<(j * k + (g + 1) * size)].reduce(0) { $0 + Int($1) }) }
+            }
+            #expect(
+                Self.groupSums(n: n, k: k, group: group, packed: packed) == expected, "n=\(n) k=\(k) group=\(group)")
+        }
     }
 
     @Test func everySupportedPathMatchesTheScalarReference() {
@@ -83,7 +107,7 @@ import Testing
         var packed = [Int8](repeating: 0, count: 8 * 4), out = [Float](repeating: 0, count: 8)
         flint_pack_s8(8, 4, rows, &packed)
         flint_linear_s8_packed(
-            1, 8, 4, 4, a, [0.5], packed, [0.25, 2, 1, 1, 1, 1, 1, 1], [1, -1, 0, 0, 0, 0, 0, 0], &out)
+            1, 8, 4, 4, a, [0.5], packed, [0.25, 2, 1, 1, 1, 1, 1, 1], [1, -1, 0, 0, 0, 0, 0, 0], nil, &out)
         let dot0 = Float(1 * 4 - 2 * 5 - 3 * 6 + 127 * 7), dot1 = Float(-127 + 0 + 3 + 254)
         #expect(out[0] == dot0 * 0.5 * 0.25 + 1)
         #expect(out[1] == dot1 * 0.5 * 2 - 1)
@@ -104,13 +128,13 @@ import Testing
         var single = [Float](repeating: .nan, count: m * n)
         flint_linear_s8_packed_path(
             flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
-            packed, wScales, bias, &single)
+            packed, wScales, bias, nil, &single)
         flint_pool_wake()
         if flint_thread_count() == 1 { #expect(flint_pool_polling() == 0) }
         for _ in 0..<50 {  // repeated, so that the workers are awake for most of them
             var threaded = [Float](repeating: .nan, count: m * n)
             flint_linear_s8_packed(
-                Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+                Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, nil, &threaded)
             #expect(threaded == single)
         }
     }
@@ -130,8 +154,9 @@ import Testing
         var single = [Float](repeating: .nan, count: m * n), threaded = single
         flint_linear_s8_packed_path(
             flint_kernel_selected(), Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales,
-            packed, wScales, bias, &single)
-        flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+            packed, wScales, bias, nil, &single)
+        flint_linear_s8_packed(
+            Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, nil, &threaded)
         let mismatches = zip(single, threaded).filter { $0 != $1 }.count
         #expect(mismatches == 0, "\(mismatches) outputs differ (threads: \(flint_thread_count()))")
     }
@@ -169,17 +194,21 @@ import Testing
                 let aScales = (0..<(m * groups)).map { _ in Float(generator.next() % 1000 + 1) / 50_000 }
                 let wScales = (0..<n).map { _ in Float(generator.next() % 1000 + 1) / 90_000 }
                 let bias = (0..<n).map { _ in Float(Int(generator.next() % 200) - 100) / 100 }
-                // The exact value (in Double) and the size of its terms, which bounds any float summation order's error.
+                // The exact value (in Double) and the size of its terms (Σ |a·w| × scales: a path may add a group's
+                // partial sums apart, so its products, not its total, bound the rounding of any summation order).
                 let size = group == 0 ? k : group
                 var exact = [Double](repeating: 0, count: m * n), magnitude = exact
                 for i in 0..<m {
                     for j in 0..<n {
                         for g in 0..<groups {
-                            var sum = 0
-                            for kk in (g * size)..<((g + 1) * size) { sum += Int(a[i * k + kk]) * Int(w[j * k + kk]) }
-                            let term = Double(sum) * Double(aScales[i * groups + g]) * Double(wScales[j])
-                            exact[i * n + j] += term
-                            magnitude[i * n + j] += abs(term)
+                            var sum = 0, absolute = 0
+                            for kk in (g * size)..<((g + 1) * size) {
+                                sum += Int(a[i * k + kk]) * Int(w[j * k + kk])
+                                absolute += abs(Int(a[i * k + kk]) * Int(w[j * k + kk]))
+                            }
+                            let scale = Double(aScales[i * groups + g]) * Double(wScales[j])
+                            exact[i * n + j] += Double(sum) * scale
+                            magnitude[i * n + j] += Double(absolute) * scale
                         }
                         exact[i * n + j] += Double(bias[j])
                         magnitude[i * n + j] += abs(Double(bias[j]))
@@ -190,15 +219,23 @@ import Testing
                 }
                 var packed = [Int8](repeating: 0, count: n * k)
                 flint_pack_s8(Int32(n), Int32(k), w, &packed)
-                var got = [Float](repeating: .nan, count: m * n)
-                flint_linear_s8_packed_path(
-                    path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias,
-                    &got)
-                #expect(close(got), "\(String(cString: flint_kernel_name(path))) m=\(m) n=\(n) k=\(k) group=\(group)")
+                // With the group sums a caller keeps, and without (the path computes what it needs).
+                let sums = Self.groupSums(n: n, k: k, group: group, packed: packed)
+                for given in [true, false] {
+                    var got = [Float](repeating: .nan, count: m * n)
+                    flint_linear_s8_packed_path(
+                        path, Int32(m), Int32(n), 0, Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales,
+                        bias,
+                        given ? sums : nil, &got)
+                    #expect(
+                        close(got),
+                        "\(String(cString: flint_kernel_name(path))) m=\(m) n=\(n) k=\(k) group=\(group) sums: \(given)"
+                    )
+                }
                 // The threaded entry point (on the selected path) agrees too.
                 var threaded = [Float](repeating: .nan, count: m * n)
                 flint_linear_s8_packed(
-                    Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, &threaded)
+                    Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, bias, nil, &threaded)
                 #expect(close(threaded))
                 checked += 1
             }
@@ -215,7 +252,7 @@ import Testing
         let aScales = (0..<(m * k / group)).map { Float($0 + 1) / 64 }, wScales = (0..<n).map { Float($0 + 1) / 8 }
         var packed = [Int8](repeating: 0, count: n * k), out = [Float](repeating: 0, count: m * n)
         flint_pack_s8(Int32(n), Int32(k), w, &packed)
-        flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, nil, &out)
+        flint_linear_s8_packed(Int32(m), Int32(n), Int32(k), Int32(group), a, aScales, packed, wScales, nil, nil, &out)
         for i in 0..<m {
             for j in 0..<n {
                 var expected: Float = 0

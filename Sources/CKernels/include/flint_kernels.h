@@ -44,9 +44,19 @@ void flint_pack_s8(int n, int k, const int8_t *w, int8_t *packed);
 /// The int8 linear layer over packed weights `wp` (n × k), with activations `a` (m × k) quantized in groups of
 /// `group` along k (a_scales[i * (k / group) + g]): out[i*n + j] = Σ_g (int32 Σ_{kk in g} a[i, kk] · w[j, kk]) ×
 /// a_scales[i, g] × w_scales[j] + bias[j] (bias may be NULL). `group` must divide k and be a multiple of 4 (else
-/// one group of k). The integer sums are exact on every path; threads split the output columns.
+/// one group of k). The integer sums are exact on every path; threads split the output columns. `group_sums`
+/// (may be NULL) is flint_weight_group_sums of these weights and this group: the AVX-512 VNNI path needs them and
+/// computes them on every call without; the other paths ignore them.
 void flint_linear_s8_packed(int m, int n, int k, int group, const int8_t *a, const float *a_scales, const int8_t *wp,
-                            const float *w_scales, const float *bias, float *out);
+                            const float *w_scales, const float *bias, const int32_t *group_sums, float *out);
+
+/// Each output row's weights summed over each activation group of packed weights `wp` (n × k):
+/// sums[g * n + j] = Σ_{kk in group g} w[j, kk]. Weights only, so a caller computes them once per layer.
+void flint_weight_group_sums(int n, int k, int group, const int8_t *wp, int32_t *sums);
+
+/// Whether the selected path reads group sums (flint_linear_s8_packed's `group_sums`): only then are they worth
+/// computing and keeping.
+int flint_kernel_uses_group_sums(void);
 
 /// Dynamic per-row quantization: scales[i] = max|x_i| / 127, q = round(x / scale) in [-127, 127].
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales);

@@ -13,7 +13,7 @@ extern "C" {
 /// flint_linear_s8_packed on one given path, one thread, over output columns [n0, n1) (multiples of 8).
 void flint_linear_s8_packed_path(flint_kernel_path path, int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                  const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
-                                 float *out);
+                                 const int32_t *group_sums, float *out);
 
 /// The inverse of flint_pack_s8.
 void flint_unpack_s8(int n, int k, const int8_t *packed, int8_t *w);
