@@ -104,7 +104,7 @@ let package = Package(
         // The developer CLI: `flint emulate`, `bench`, `quantize`, `inspect`, `tokenize`, `embed`, `index`, `eval`.
         .executableTarget(
             name: "flint",
-            dependencies: ["Emulator", "FlintJSON", "FlintModel", "WordPiece", "Embedder", "Functions", "LambdaRuntime",
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "FlintSystem", "WordPiece", "Embedder", "Functions", "LambdaRuntime",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Embedder
 import FlintJSON
 import FlintModel
+import FlintSystem
 import Foundation
 import WordPiece
 
@@ -51,7 +52,9 @@ struct EmbedCommand: ParsableCommand {
             model: file, precision: reference ? .float32 : .int8, activationGroup: compute.activationGroup)
         var vectors: [[Float]] = []
         var number = 0
-        var output = ""
+        // JSON lines written straight as bytes (each float in its shortest form that reads back the same) and
+        // sent with one write: the comparison scripts drive this command a text at a time.
+        var output: [UInt8] = []
         var pending: [[Int32]] = []
         func flush() {
             guard !pending.isEmpty else { return }
@@ -59,15 +62,18 @@ struct EmbedCommand: ParsableCommand {
                 if npy != nil {
                     vectors.append(vector)
                 } else {
-                    var bytes: [UInt8] = []
-                    JSONValue.array(vector.map { .number(Double($0)) }).write(to: &bytes)
-                    output += String(decoding: bytes, as: UTF8.self) + "\n"
+                    output.append(UInt8(ascii: "["))
+                    for (index, value) in vector.enumerated() {
+                        if index > 0 { output.append(UInt8(ascii: ",")) }
+                        JSONText.appendFloat(value, to: &output)
+                    }
+                    output.append(contentsOf: "]\n".utf8)
                 }
             }
             pending.removeAll(keepingCapacity: true)
-            if unbuffered || output.utf8.count > 1 << 16 {
-                FileHandle.standardOutput.write(Data(output.utf8))
-                output = ""
+            if unbuffered || output.count > 1 << 16 {
+                FileDescriptor.writeAll(1, output)
+                output.removeAll(keepingCapacity: true)
             }
         }
         while let line = readLine(strippingNewline: true) {
@@ -77,7 +83,7 @@ struct EmbedCommand: ParsableCommand {
             if pending.count == batch { flush() }
         }
         flush()
-        FileHandle.standardOutput.write(Data(output.utf8))
+        FileDescriptor.writeAll(1, output)
         if let npy { try Self.writeNPY(vectors, dimensions: encoder.configuration.hiddenSize, to: npy) }
     }
 
