@@ -63,6 +63,20 @@ int flint_kernel_force(flint_kernel_path path) {
 
 int flint_kernel_uses_group_sums(void) { return flint_kernel_selected() == FLINT_KERNEL_AVX512VNNI; }
 
+void flint_weight_group_sums_generic(int n, int k, int group, const int8_t *wp, int32_t *sums);
+#if defined(__x86_64__)
+int flint_weight_group_sums_avx512vnni(int n, int k, int group, const int8_t *wp, int32_t *sums);
+#endif
+
+void flint_weight_group_sums(int n, int k, int group, const int8_t *wp, int32_t *sums) {
+#if defined(__x86_64__)
+    // Computed at a model's first forward pass, so on the cold-start path: one vpdpbusd per 64 bytes where the
+    // CPU has it (and only then does a path read them).
+    if (flint_kernel_supported(FLINT_KERNEL_AVX512VNNI) && flint_weight_group_sums_avx512vnni(n, k, group, wp, sums)) return;
+#endif
+    flint_weight_group_sums_generic(n, k, group, wp, sums);
+}
+
 int flint_kernel_named(const char *name, flint_kernel_path *path) {
     for (int p = FLINT_KERNEL_SCALAR; p <= FLINT_KERNEL_NEON; p++) {
         if (strcmp(name, flint_kernel_name((flint_kernel_path)p)) == 0) {

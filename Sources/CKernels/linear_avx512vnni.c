@@ -157,6 +157,32 @@ static void vnni_strip_sums(const int C, int k, int group, const int8_t *wp, int
     }
 }
 
+// flint_weight_group_sums where whole pairs of quads make a group (else 0, and the caller sums the generic way):
+// vpdpbusd of ones against a pair of quads leaves each row's sum split over lanes r and r + 8.
+FLINT_VNNI_TARGET
+int flint_weight_group_sums_avx512vnni(int n, int k, int group, const int8_t *wp, int32_t *sums) {
+    if (group <= 0 || k % group != 0 || group % 4 != 0) group = k;
+    const int quads = k / 4, groups = k / group, group_quads = group / 4;
+    if (group_quads % 2 != 0) return 0;
+    const __m512i ones = _mm512_set1_epi8(1);
+    for (int b = 0; b < n / 8; b++) {
+        const int8_t *block = wp + (size_t)b * quads * 32;
+        for (int g = 0; g < groups; g++) {
+            __m512i one = _mm512_setzero_si512(), two = _mm512_setzero_si512();
+            int q = g * group_quads;
+            for (; q + 4 <= (g + 1) * group_quads; q += 4) {
+                one = _mm512_dpbusd_epi32(one, ones, _mm512_loadu_si512((const void *)(block + (size_t)q * 32)));
+                two = _mm512_dpbusd_epi32(two, ones, _mm512_loadu_si512((const void *)(block + (size_t)(q + 2) * 32)));
+            }
+            if (q < (g + 1) * group_quads) one = _mm512_dpbusd_epi32(one, ones, _mm512_loadu_si512((const void *)(block + (size_t)q * 32)));
+            const __m512i both = _mm512_add_epi32(one, two);
+            _mm256_storeu_si256((__m256i *)(sums + (size_t)g * n + b * 8),
+                                _mm256_add_epi32(_mm512_castsi512_si256(both), _mm512_extracti64x4_epi64(both, 1)));
+        }
+    }
+    return 1;
+}
+
 // Cache blocking as in the AVX2 kernel (packed_blocking.h), with row tiles of up to 8.
 FLINT_VNNI_TARGET
 void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,

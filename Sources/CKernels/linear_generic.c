@@ -45,7 +45,7 @@ void flint_linear_s8_packed_generic(int m, int n, int n0, int n1, int k, int gro
     }
 }
 
-void flint_weight_group_sums(int n, int k, int group, const int8_t *wp, int32_t *sums) {
+void flint_weight_group_sums_generic(int n, int k, int group, const int8_t *wp, int32_t *sums) {
     if (group <= 0 || k % group != 0 || group % 4 != 0) group = k;
     const int quads = k / 4, groups = k / group, group_quads = group / 4;
     for (int b = 0; b < n / 8; b++) {

@@ -6,7 +6,8 @@
 void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                        const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
                                        const int32_t *group_sums, float *out);
-void flint_weight_group_sums(int n, int k, int group, const int8_t *wp, int32_t *sums);
+void flint_weight_group_sums_generic(int n, int k, int group, const int8_t *wp, int32_t *sums);
+int flint_weight_group_sums_avx512vnni(int n, int k, int group, const int8_t *wp, int32_t *sums);
 
 // The kernel as a caller without group sums calls it (it computes them per strip) ...
 static void without_sums(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
@@ -17,8 +18,17 @@ static void without_sums(int m, int n, int n0, int n1, int k, int group, const i
 // ... and as the encoder calls it, with the sums it keeps per layer.
 static void with_sums(int m, int n, int n0, int n1, int k, int group, const int8_t *a, const float *a_scales,
                       const int8_t *wp, const float *w_scales, const float *bias, float *out) {
-    int32_t *sums = malloc(sizeof(int32_t) * (size_t)n * (k / group));
-    flint_weight_group_sums(n, k, group, wp, sums);
+    int32_t *sums = malloc(sizeof(int32_t) * (size_t)n * (k / group)), *reference = malloc(sizeof(int32_t) * (size_t)n * (k / group));
+    flint_weight_group_sums_generic(n, k, group, wp, reference);
+    // The VNNI sums where it makes them, checked against the generic ones.
+    if (flint_weight_group_sums_avx512vnni(n, k, group, wp, sums)) {
+        for (int i = 0; i < n * (k / group); i++) {
+            if (sums[i] != reference[i]) { printf("group sum %d: %d vs %d\n", i, sums[i], reference[i]); exit(1); }
+        }
+    } else {
+        for (int i = 0; i < n * (k / group); i++) sums[i] = reference[i];
+    }
+    free(reference);
     flint_linear_s8_packed_avx512vnni(m, n, n0, n1, k, group, a, a_scales, wp, w_scales, bias, sums, out);
     free(sums);
 }
