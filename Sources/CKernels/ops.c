@@ -151,26 +151,51 @@ typedef struct {
     float *context, *scratch;
 } attention_job;
 
+/// One block of 16 context dimensions from e0 for R rows: the probabilities in `scores` against V.
+static inline __attribute__((always_inline)) void attention_context_block(const int R, const attention_job *job, int i,
+                                                                          int offset, int e0, int count, const float *scores) {
+    const int hidden = job->hidden;
+    float acc[4][16];
+    for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = 0.0f;
+    for (int j = 0; j < count; j++) {
+        const float *vj = job->v + (size_t)j * hidden + offset + e0;
+        for (int r = 0; r < R; r++) {
+            const float p = scores[(size_t)r * count + j];
+            for (int l = 0; l < 16; l++) acc[r][l] += p * vj[l];
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        float *ci = job->context + (size_t)(i + r) * hidden + offset + e0;
+        for (int l = 0; l < 16; l++) ci[l] = acc[r][l];
+    }
+}
+
 // R query rows (1 or 4, a constant at each call) of one head: their scores against every key, 16 keys at a time in
 // registers (the compiler keeps acc in eight vector registers), the softmax of each row, then their context rows,
 // 16 dimensions at a time likewise. Each key and value load serves R rows; scores land in `scores` (R × count).
-static inline __attribute__((always_inline)) void attention_rows(const int R, const attention_job *job, int i, int offset,
-                                                                 int head_size, float scale, const float *key_t, float *scores) {
+static inline __attribute__((always_inline)) void attention_rows(const int R, const int P, const attention_job *job, int i,
+                                                                 int offset, int head_size, float scale, const float *key_t,
+                                                                 float *scores) {
     const int count = job->count, hidden = job->hidden;
     const float *q[4];
     for (int r = 0; r < R; r++) q[r] = job->q + (size_t)(i + r) * hidden + offset;
     int j0 = 0;
-    for (; j0 + 16 <= count; j0 += 16) {
-        float acc[4][16];
-        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = 0.0f;
+    for (; j0 + 16 * P <= count; j0 += 16 * P) {
+        // Two arrays, not one of [2][4][16]: clang vectorises this shape and not that one.
+        float acc[4][16], acc2[4][16];
+        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = acc2[r][l] = 0.0f;
         for (int d = 0; d < head_size; d++) {
             const float *kd = key_t + (size_t)d * count + j0;
             for (int r = 0; r < R; r++) {
                 const float x = q[r][d];
                 for (int l = 0; l < 16; l++) acc[r][l] += x * kd[l];
+                if (P == 2) for (int l = 0; l < 16; l++) acc2[r][l] += x * kd[16 + l];
             }
         }
-        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) scores[(size_t)r * count + j0 + l] = acc[r][l] * scale;
+        for (int r = 0; r < R; r++) {
+            for (int l = 0; l < 16; l++) scores[(size_t)r * count + j0 + l] = acc[r][l] * scale;
+            if (P == 2) for (int l = 0; l < 16; l++) scores[(size_t)r * count + j0 + 16 + l] = acc2[r][l] * scale;
+        }
     }
     // The last count % 16 keys one at a time, from K's own rows (contiguous in d, where key_t is strided), with
     // the dot product kept in eight lanes so that it vectorises: for a 12-token text these are all the keys.
@@ -189,20 +214,27 @@ static inline __attribute__((always_inline)) void attention_rows(const int R, co
     }
     for (int r = 0; r < R; r++) softmax_row(scores + (size_t)r * count, count);
     int e0 = 0;
-    for (; e0 + 16 <= head_size; e0 += 16) {
-        float acc[4][16];
-        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = 0.0f;
+    for (; e0 + 16 * P <= head_size; e0 += 16 * P) {
+        float acc[4][16], acc2[4][16];
+        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = acc2[r][l] = 0.0f;
         for (int j = 0; j < count; j++) {
             const float *vj = job->v + (size_t)j * hidden + offset + e0;
             for (int r = 0; r < R; r++) {
                 const float p = scores[(size_t)r * count + j];
                 for (int l = 0; l < 16; l++) acc[r][l] += p * vj[l];
+                if (P == 2) for (int l = 0; l < 16; l++) acc2[r][l] += p * vj[16 + l];
             }
         }
         for (int r = 0; r < R; r++) {
             float *ci = job->context + (size_t)(i + r) * hidden + offset + e0;
             for (int l = 0; l < 16; l++) ci[l] = acc[r][l];
+            if (P == 2) for (int l = 0; l < 16; l++) ci[16 + l] = acc2[r][l];
         }
+    }
+    if (P == 2 && e0 + 16 <= head_size) {
+        // A head size that is an odd multiple of 16: its last 16 dimensions as a single block.
+        attention_context_block(R, job, i, offset, e0, count, scores);
+        e0 += 16;
     }
     for (; e0 < head_size; e0++) {
         for (int r = 0; r < R; r++) {
@@ -213,10 +245,9 @@ static inline __attribute__((always_inline)) void attention_rows(const int R, co
     }
 }
 
-/// Heads [part·heads/parts, (part+1)·heads/parts), with this part's own slice of the scratch.
-FLINT_FLOAT_CLONES
-static void attention_part(void *argument, int part, int parts) {
-    const attention_job *job = argument;
+/// Heads [part·heads/parts, (part+1)·heads/parts), with this part's own slice of the scratch, 16 × P keys and
+/// dimensions a pass.
+static inline __attribute__((always_inline)) void attention_heads(const attention_job *job, int part, int parts, const int P) {
     const int count = job->count, hidden = job->hidden, head_size = hidden / job->heads;
     const float scale = 1.0f / sqrtf((float)head_size);
     float *key_t = job->scratch + (size_t)part * (head_size + 4) * count;
@@ -224,14 +255,25 @@ static void attention_part(void *argument, int part, int parts) {
     for (int head = job->heads * part / parts; head < job->heads * (part + 1) / parts; head++) {
         const int offset = head * head_size;
         // K of this head transposed to [d][j], so 16 keys' values for one dimension are one contiguous load; only
-        // the whole blocks of 16 (the last keys are read from K's own rows).
-        for (int j = 0; j < count - count % 16; j++)
+        // the whole blocks of 16 × P (the last keys are read from K's own rows).
+        for (int j = 0; j < count - count % (16 * P); j++)
             for (int d = 0; d < head_size; d++) key_t[(size_t)d * count + j] = job->k[(size_t)j * hidden + offset + d];
         int i = 0;
-        for (; i + 4 <= count; i += 4) attention_rows(4, job, i, offset, head_size, scale, key_t, scores);
-        for (; i < count; i++) attention_rows(1, job, i, offset, head_size, scale, key_t, scores);
+        for (; i + 4 <= count; i += 4) attention_rows(4, P, job, i, offset, head_size, scale, key_t, scores);
+        for (; i < count; i++) attention_rows(1, P, job, i, offset, head_size, scale, key_t, scores);
     }
 }
+
+FLINT_FLOAT_CLONES
+static void attention_part(void *argument, int part, int parts) { attention_heads(argument, part, parts, 1); }
+
+#if defined(__x86_64__) && defined(__clang__)
+// With AVX-512 a row's 16 scores are one register, so four rows are only four chains of dependent FMAs, too few to
+// cover their latency: two blocks of 16 keys (and dimensions) a pass make eight. AVX2 keeps one block (two would
+// spill its 16 registers), so the wide pass is a function of its own, picked at run time.
+__attribute__((target_clones("arch=x86-64-v4", "default")))
+static void attention_part_wide(void *argument, int part, int parts) { attention_heads(argument, part, parts, 2); }
+#endif
 
 void flint_attention(int count, int hidden, int heads, const float *q, const float *k, const float *v, float *context,
                      float *scratch) {
@@ -239,5 +281,11 @@ void flint_attention(int count, int hidden, int heads, const float *q, const flo
     // Short sequences finish before a worker would wake up, unless the workers are still polling after a split.
     int parts = count >= 64 || (count >= 16 && flint_pool_polling()) ? flint_thread_count() : 1;
     if (parts > heads) parts = heads;
+#if defined(__x86_64__) && defined(__clang__)
+    static int wide = -1;   // benign race: every thread computes the same answer
+    if (wide < 0) wide = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+    flint_parallel_for(parts, wide ? attention_part_wide : attention_part, &job);
+#else
     flint_parallel_for(parts, attention_part, &job);
+#endif
 }
