@@ -15,17 +15,20 @@ struct Linear {
     let floats: [Float]?
 }
 
-/// An embedding table, int8 rows with scales or f32.
+/// An embedding table, int8 rows with scales (one a row, or one per group of columns) or f32.
 struct EmbeddingTable {
     let values: UnsafeBufferPointer<Int8>?
     let scales: UnsafeBufferPointer<Float>?
     let floats: UnsafeBufferPointer<Float>?
     let rows: Int
+    /// Scales per row (1: one a row).
+    let groups: Int
 
     @inline(__always)
     func value(row: Int, column: Int, width: Int) -> Float {
         if let floats { return floats[row * width + column] }
-        return Float(values.unsafelyUnwrapped[row * width + column]) * scales.unsafelyUnwrapped[row]
+        let scale = scales.unsafelyUnwrapped[groups == 1 ? row : row * groups + column / (width / groups)]
+        return Float(values.unsafelyUnwrapped[row * width + column]) * scale
     }
 }
 
@@ -86,7 +89,8 @@ struct BertWeights {
         func table(_ name: String, _ expected: [Int]?) throws(ModelFileError) -> EmbeddingTable {
             let tensor = try shape(name, expected)
             return EmbeddingTable(
-                values: model.int8(name), scales: model.scales(name), floats: model.floats(name), rows: tensor.shape[0])
+                values: model.int8(name), scales: model.scales(name), floats: model.floats(name), rows: tensor.shape[0],
+                groups: max(1, tensor.scaleGroups))
         }
         var linears = 0
         func linear(_ prefix: String, outputs: Int, inputs: Int) throws(ModelFileError) -> Linear {

@@ -243,9 +243,17 @@ public final class ModelFile: @unchecked Sendable {
                     )
                 }
             }
-            let expectedScales = type.isQuantized ? elements / shape[rank - 1] : 0
-            guard scaleCount == UInt64(expectedScales) else {
-                throw ModelFileError("tensor \(name): \(scaleCount) scales for \(expectedScales) rows")
+            // One scale per row; row-major int8 may have one per equal group of columns instead.
+            let rows = elements / shape[rank - 1]
+            let groups =
+                type == .int8 && rows > 0 && scaleCount % UInt64(rows) == 0 ? Int(scaleCount / UInt64(rows)) : 1
+            guard
+                type.isQuantized
+                    ? scaleCount == UInt64(rows * groups) && shape[rank - 1] % groups == 0 : scaleCount == 0
+            else {
+                let what =
+                    type.isQuantized ? "\(rows) rows (or a number of equal column groups of each)" : "no scales (f32)"
+                throw ModelFileError("tensor \(name): \(scaleCount) scales for \(what)")
             }
             guard scaleStart % 4 == 0, scaleStart <= UInt64(data.count),
                 scaleCount * 4 <= UInt64(data.count) - scaleStart
@@ -324,9 +332,11 @@ public final class ModelFile: @unchecked Sendable {
         guard let tensor = tensors[name], let scales = scales(name) else { return nil }
         var out = [Float](repeating: 0, count: tensor.elementCount)
         if let values = int8(name) {
+            let groups = tensor.scaleGroups, width = tensor.rowLength / groups
             for row in 0..<tensor.rowCount {
                 for column in 0..<tensor.rowLength {
-                    out[row * tensor.rowLength + column] = Float(values[row * tensor.rowLength + column]) * scales[row]
+                    out[row * tensor.rowLength + column] =
+                        Float(values[row * tensor.rowLength + column]) * scales[row * groups + column / width]
                 }
             }
         } else if let values = packedInt8(name) {

@@ -38,16 +38,24 @@ public enum Quantizer {
     /// is kept in f32 instead (a reference file for fidelity tests, about four times larger). `extraMetadata` is
     /// merged into the metadata object (the CLI adds `referenceProfile` this way); it cannot replace a key the
     /// quantizer writes. Word-embedding rows are quantized onto ±`wordEmbeddingLevels` (1…127; see
-    /// ``defaultWordEmbeddingLevels``); every other int8 tensor onto ±127.
+    /// ``defaultWordEmbeddingLevels``); every other int8 tensor onto ±127. The embedding tables (word and position)
+    /// have one scale per `embeddingGroup` columns (0: one a row; it must divide the hidden size; nil:
+    /// ``defaultEmbeddingGroup`` where it divides the hidden size, else one a row).
     public static func quantize(
         directory: String, modelName: String, float32: Bool = false,
-        wordEmbeddingLevels: Int = defaultWordEmbeddingLevels,
+        wordEmbeddingLevels: Int = defaultWordEmbeddingLevels, embeddingGroup requested: Int? = nil,
         extraMetadata: [String: JSONValue] = [:]
     ) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
         guard (1...127).contains(wordEmbeddingLevels) else {
             throw ModelFileError("word-embedding levels must be within 1…127, not \(wordEmbeddingLevels)")
         }
         let source = try Checkpoint(directory: directory)
+        let hidden = source.configuration.hiddenSize
+        let embeddingGroup = requested ?? (hidden % defaultEmbeddingGroup == 0 ? defaultEmbeddingGroup : 0)
+        guard embeddingGroup >= 0, embeddingGroup == 0 || hidden % embeddingGroup == 0 else {
+            throw ModelFileError(
+                "embedding group \(embeddingGroup) does not divide the hidden size \(source.configuration.hiddenSize)")
+        }
         // Rows no text can reach are left out: word-embedding rows of pieces the tokenizer can never produce
         // (their ids go in the metadata, `prunedTokenIds`), and position rows past the longest sequence.
         let pruned = source.unreachableTokenIDs()
@@ -57,7 +65,7 @@ public enum Quantizer {
         for tensor in expectedTensors(source.configuration) {
             let payload = try store(
                 tensor, from: source, pruned: Set(pruned.map(Int.init)), float32: float32,
-                wordEmbeddingLevels: wordEmbeddingLevels, report: &report)
+                wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup, report: &report)
             payloads.append(payload)
         }
         var members = try metadata(source, modelName: modelName, float32: float32)
@@ -65,6 +73,7 @@ public enum Quantizer {
         if !float32 && wordEmbeddingLevels < 127 {
             members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels))
         }
+        if !float32 && embeddingGroup > 0 { members["embeddingGroup"] = .number(Double(embeddingGroup)) }
         for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
         let assets = TokenizerAssets.serialize(vocabulary: source.vocabulary, tables: UnicodeTables.shared)
         let bytes = ModelWriter.encode(metadata: .object(members), tokenizerAssets: assets, tensors: payloads)
@@ -120,7 +129,7 @@ public enum Quantizer {
     /// quantized (linear weights in the kernels' packed layout) or kept in f32.
     static func store(
         _ tensor: ExpectedTensor, from source: Checkpoint, pruned: Set<Int>, float32: Bool, wordEmbeddingLevels: Int,
-        report: inout Report
+        embeddingGroup: Int, report: inout Report
     ) throws(ModelFileError) -> TensorPayload {
         let name = tensor.name
         var (values, shape) = try source.floats(tensor)
@@ -141,7 +150,11 @@ public enum Quantizer {
             return TensorPayload(name: name, dataType: .float32, shape: shape, data: data)
         }
         let levels = name == "embeddings.word_embeddings.weight" ? wordEmbeddingLevels : 127
-        var (data, scales, error) = quantizeRows(values, rowLength: shape[shape.count - 1], levels: levels)
+        // Embedding tables: one scale per group of columns when asked (a text repeating one token repeats its row's
+        // rounding on every token, where pooling cannot average it away); quantizeRows sees each group as a row.
+        let grouped = name.hasPrefix("embeddings.") && embeddingGroup > 0
+        var (data, scales, error) = quantizeRows(
+            values, rowLength: grouped ? embeddingGroup : shape[shape.count - 1], levels: levels)
         // Linear weights go in the kernels' packed layout; embedding tables stay row-major, since they are read a
         // row at a time.
         let linear = name.hasPrefix("encoder.")
@@ -206,11 +219,17 @@ public enum Quantizer {
         ]
     }
 
-    /// The word embeddings' default levels: ±39 (about 6.3 bits) in int8 bytes. The file is no smaller, but a
-    /// zip's deflate codes each byte close to its entropy, so a deployment package of MiniLM shrinks by 2.2 MB
-    /// (the model deflates to 18.40 MB instead of 20.63); the embeddings lose little, since a text reads only a
-    /// few rows and each passes through LayerNorm (MiniLM against fp32: mean cosine 0.99823 instead of 0.99848).
-    public static let defaultWordEmbeddingLevels = 39
+    /// The word embeddings' default levels: ±127, the full int8 range. Fewer levels (`--word-embedding-levels 39`,
+    /// about 6.3 bits) deflate 2.2 MB smaller in a deployment zip but cost retrieval agreement and degenerate
+    /// texts (MiniLM against sentence-transformers fp32 on the 520-text fixture: nearest neighbours 496 of 520
+    /// with ±39, 505 with ±127 in groups of 64; "." × 300: cosine 0.978 against 0.9975; BENCHMARKS.md).
+    public static let defaultWordEmbeddingLevels = 127
+
+    /// The embedding tables' default scale groups: one scale per 64 columns (where 64 divides the hidden size; one
+    /// a row otherwise). A text that repeats one token repeats that row's rounding on every token, which pooling
+    /// cannot average away and six layers amplify; one scale per row let a row's largest value coarsen all the
+    /// others. Costs 0.8 MB of a MiniLM zip.
+    public static let defaultEmbeddingGroup = 64
 
     /// Symmetric int8 per row onto ±`levels`: scale = max|row| / levels; returns data, scales and the relative
     /// error.

@@ -3,7 +3,8 @@ public struct TensorInfo: Sendable, Equatable {
     /// Element types.
     public enum DataType: UInt32, Sendable {
         case float32 = 0
-        /// int8 rows, row-major, one f32 scale per row.
+        /// int8 rows, row-major, with f32 scales: one per row, or one per group of columns (``TensorInfo/scaleGroups``
+        /// equal groups a row, scale of (row, column) at `row * groups + column / (rowLength / groups)`).
         case int8 = 1
         /// int8 with one f32 scale per row, in the kernels' packed layout (blocks of 8 rows, 4 inputs of each
         /// row back to back; see `flint_pack_s8`): 2-D, rows % 8 == 0, columns % 4 == 0.
@@ -37,4 +38,6 @@ public struct TensorInfo: Sendable, Equatable {
     public var rowLength: Int { shape.last ?? 1 }
     /// Number of rows (elements / row length).
     public var rowCount: Int { elementCount / max(1, rowLength) }
+    /// Scales per row: 1, or the number of equal column groups each with its own scale (row-major int8 only).
+    public var scaleGroups: Int { dataType.isQuantized ? max(1, scaleCount / max(1, rowCount)) : 0 }
 }

