@@ -24,11 +24,21 @@ struct EmbeddingTable {
     /// Scales per row (1: one a row).
     let groups: Int
 
+    /// out[d] = row's value d (`add` false) or out[d] += it, for the `width` values of row `row`: a group's scale
+    /// at a time, so the lookup costs no division per value.
     @inline(__always)
-    func value(row: Int, column: Int, width: Int) -> Float {
-        if let floats { return floats[row * width + column] }
-        let scale = scales.unsafelyUnwrapped[groups == 1 ? row : row * groups + column / (width / groups)]
-        return Float(values.unsafelyUnwrapped[row * width + column]) * scale
+    func row(_ row: Int, width: Int, add: Bool, into out: UnsafeMutablePointer<Float>) {
+        if let floats {
+            for d in 0..<width { out[d] = (add ? out[d] : 0) + floats[row * width + d] }
+            return
+        }
+        let values = values.unsafelyUnwrapped, scales = scales.unsafelyUnwrapped, groupWidth = width / groups
+        for group in 0..<groups {
+            let scale = scales[row * groups + group]
+            for d in (group * groupWidth)..<((group + 1) * groupWidth) {
+                out[d] = (add ? out[d] : 0) + Float(values[row * width + d]) * scale
+            }
+        }
     }
 }
 

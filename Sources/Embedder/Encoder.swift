@@ -174,12 +174,12 @@ public final class Encoder {
                 let id = Int(ids[position]), row = segment.lowerBound + position
                 precondition(id >= 0 && id < weights.vocabularySize, "token id \(id) is outside the vocabulary")
                 let wordRow = weights.wordRow(id)
-                let type = Int(typeIDs.map { $0[sequence][position] } ?? 0)
-                for d in 0..<h {
-                    hidden[row * h + d] =
-                        weights.wordEmbeddings.value(row: wordRow, column: d, width: h)
-                        + weights.positionEmbeddings.value(row: position, column: d, width: h)
-                        + weights.tokenTypeEmbeddings[min(type, configuration.typeVocabSize - 1) * h + d]
+                let type = min(Int(typeIDs.map { $0[sequence][position] } ?? 0), configuration.typeVocabSize - 1)
+                hidden.withUnsafeMutableBufferPointer { all in
+                    let out = all.baseAddress! + row * h
+                    weights.wordEmbeddings.row(wordRow, width: h, add: false, into: out)
+                    weights.positionEmbeddings.row(position, width: h, add: true, into: out)
+                    for d in 0..<h { out[d] += weights.tokenTypeEmbeddings[type * h + d] }
                 }
             }
         }
