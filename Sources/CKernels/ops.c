@@ -151,95 +151,74 @@ typedef struct {
     float *context, *scratch;
 } attention_job;
 
-/// One block of 16 context dimensions from e0 for R rows: the probabilities in `scores` against V.
-static inline __attribute__((always_inline)) void attention_context_block(const int R, const attention_job *job, int i,
-                                                                          int offset, int e0, int count, const float *scores) {
-    const int hidden = job->hidden;
-    float acc[4][16];
-    for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = 0.0f;
+/// Scores of R query rows against 16 × W keys from j0 (W = 1 or 2, a constant at each call): key_t holds the head's
+/// keys transposed ([d][j], `stride` apart), so 16 keys' values for one dimension are one load. Two accumulator
+/// arrays, not one of [2][4][16]: clang vectorises this shape and not that one.
+static inline __attribute__((always_inline)) void attention_scores_block(const int R, const int W, const float *const *q,
+                                                                         int head_size, float scale, const float *key_t,
+                                                                         int stride, int j0, float *scores) {
+    float acc[4][16], acc2[4][16];
+    for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = acc2[r][l] = 0.0f;
+    for (int d = 0; d < head_size; d++) {
+        const float *kd = key_t + (size_t)d * stride + j0;
+        for (int r = 0; r < R; r++) {
+            const float x = q[r][d];
+            for (int l = 0; l < 16; l++) acc[r][l] += x * kd[l];
+            if (W == 2) for (int l = 0; l < 16; l++) acc2[r][l] += x * kd[16 + l];
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int l = 0; l < 16; l++) scores[(size_t)r * stride + j0 + l] = acc[r][l] * scale;
+        if (W == 2) for (int l = 0; l < 16; l++) scores[(size_t)r * stride + j0 + 16 + l] = acc2[r][l] * scale;
+    }
+}
+
+/// Context dimensions [e0, e0 + 16 × W) of R rows: the probabilities in `scores` against V.
+static inline __attribute__((always_inline)) void attention_context_block(const int R, const int W, const attention_job *job,
+                                                                          int i, int offset, int e0, int stride,
+                                                                          const float *scores) {
+    const int hidden = job->hidden, count = job->count;
+    float acc[4][16], acc2[4][16];
+    for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = acc2[r][l] = 0.0f;
     for (int j = 0; j < count; j++) {
         const float *vj = job->v + (size_t)j * hidden + offset + e0;
         for (int r = 0; r < R; r++) {
-            const float p = scores[(size_t)r * count + j];
+            const float p = scores[(size_t)r * stride + j];
             for (int l = 0; l < 16; l++) acc[r][l] += p * vj[l];
+            if (W == 2) for (int l = 0; l < 16; l++) acc2[r][l] += p * vj[16 + l];
         }
     }
     for (int r = 0; r < R; r++) {
         float *ci = job->context + (size_t)(i + r) * hidden + offset + e0;
         for (int l = 0; l < 16; l++) ci[l] = acc[r][l];
+        if (W == 2) for (int l = 0; l < 16; l++) ci[16 + l] = acc2[r][l];
     }
 }
 
-// R query rows (1 or 4, a constant at each call) of one head: their scores against every key, 16 keys at a time in
-// registers (the compiler keeps acc in eight vector registers), the softmax of each row, then their context rows,
-// 16 dimensions at a time likewise. Each key and value load serves R rows; scores land in `scores` (R × count).
+// R query rows (1 or 4, a constant at each call) of one head: their scores against every key, 16 × P keys at a time
+// in registers, the softmax of each row, then their context rows, 16 × P dimensions at a time likewise. Each key and
+// value load serves R rows. The keys are padded with zeros to `stride` (a multiple of 16), so the last, partial
+// block takes the same path as the others; its extra scores are never read (the softmax covers `count`).
 static inline __attribute__((always_inline)) void attention_rows(const int R, const int P, const attention_job *job, int i,
                                                                  int offset, int head_size, float scale, const float *key_t,
-                                                                 float *scores) {
+                                                                 int stride, float *scores) {
     const int count = job->count, hidden = job->hidden;
     const float *q[4];
     for (int r = 0; r < R; r++) q[r] = job->q + (size_t)(i + r) * hidden + offset;
     int j0 = 0;
-    for (; j0 + 16 * P <= count; j0 += 16 * P) {
-        // Two arrays, not one of [2][4][16]: clang vectorises this shape and not that one.
-        float acc[4][16], acc2[4][16];
-        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = acc2[r][l] = 0.0f;
-        for (int d = 0; d < head_size; d++) {
-            const float *kd = key_t + (size_t)d * count + j0;
-            for (int r = 0; r < R; r++) {
-                const float x = q[r][d];
-                for (int l = 0; l < 16; l++) acc[r][l] += x * kd[l];
-                if (P == 2) for (int l = 0; l < 16; l++) acc2[r][l] += x * kd[16 + l];
-            }
-        }
-        for (int r = 0; r < R; r++) {
-            for (int l = 0; l < 16; l++) scores[(size_t)r * count + j0 + l] = acc[r][l] * scale;
-            if (P == 2) for (int l = 0; l < 16; l++) scores[(size_t)r * count + j0 + 16 + l] = acc2[r][l] * scale;
-        }
-    }
-    // The last count % 16 keys one at a time, from K's own rows (contiguous in d, where key_t is strided), with
-    // the dot product kept in eight lanes so that it vectorises: for a 12-token text these are all the keys.
-    for (; j0 < count; j0++) {
-        const float *kj = job->k + (size_t)j0 * hidden + offset;
-        for (int r = 0; r < R; r++) {
-            float lanes[8] = {0};
-            int d = 0;
-            for (; d + 8 <= head_size; d += 8)
-                for (int l = 0; l < 8; l++) lanes[l] += q[r][d + l] * kj[d + l];
-            float sum = 0.0f;
-            for (int l = 0; l < 8; l++) sum += lanes[l];
-            for (; d < head_size; d++) sum += q[r][d] * kj[d];
-            scores[(size_t)r * count + j0] = sum * scale;
-        }
-    }
-    for (int r = 0; r < R; r++) softmax_row(scores + (size_t)r * count, count);
+    for (; j0 + 16 * P <= stride; j0 += 16 * P) attention_scores_block(R, P, q, head_size, scale, key_t, stride, j0, scores);
+    if (P == 2 && j0 < stride) attention_scores_block(R, 1, q, head_size, scale, key_t, stride, j0, scores);
+    for (int r = 0; r < R; r++) softmax_row(scores + (size_t)r * stride, count);
     int e0 = 0;
-    for (; e0 + 16 * P <= head_size; e0 += 16 * P) {
-        float acc[4][16], acc2[4][16];
-        for (int r = 0; r < R; r++) for (int l = 0; l < 16; l++) acc[r][l] = acc2[r][l] = 0.0f;
-        for (int j = 0; j < count; j++) {
-            const float *vj = job->v + (size_t)j * hidden + offset + e0;
-            for (int r = 0; r < R; r++) {
-                const float p = scores[(size_t)r * count + j];
-                for (int l = 0; l < 16; l++) acc[r][l] += p * vj[l];
-                if (P == 2) for (int l = 0; l < 16; l++) acc2[r][l] += p * vj[16 + l];
-            }
-        }
-        for (int r = 0; r < R; r++) {
-            float *ci = job->context + (size_t)(i + r) * hidden + offset + e0;
-            for (int l = 0; l < 16; l++) ci[l] = acc[r][l];
-            if (P == 2) for (int l = 0; l < 16; l++) ci[16 + l] = acc2[r][l];
-        }
-    }
+    for (; e0 + 16 * P <= head_size; e0 += 16 * P) attention_context_block(R, P, job, i, offset, e0, stride, scores);
     if (P == 2 && e0 + 16 <= head_size) {
-        // A head size that is an odd multiple of 16: its last 16 dimensions as a single block.
-        attention_context_block(R, job, i, offset, e0, count, scores);
+        attention_context_block(R, 1, job, i, offset, e0, stride, scores);
         e0 += 16;
     }
     for (; e0 < head_size; e0++) {
         for (int r = 0; r < R; r++) {
             float sum = 0.0f;
-            for (int j = 0; j < count; j++) sum += scores[(size_t)r * count + j] * job->v[(size_t)j * hidden + offset + e0];
+            for (int j = 0; j < count; j++) sum += scores[(size_t)r * stride + j] * job->v[(size_t)j * hidden + offset + e0];
             job->context[(size_t)(i + r) * hidden + offset + e0] = sum;
         }
     }
@@ -249,18 +228,20 @@ static inline __attribute__((always_inline)) void attention_rows(const int R, co
 /// dimensions a pass.
 static inline __attribute__((always_inline)) void attention_heads(const attention_job *job, int part, int parts, const int P) {
     const int count = job->count, hidden = job->hidden, head_size = hidden / job->heads;
+    const int stride = (count + 15) / 16 * 16;
     const float scale = 1.0f / sqrtf((float)head_size);
-    float *key_t = job->scratch + (size_t)part * (head_size + 4) * count;
-    float *scores = key_t + (size_t)head_size * count;
+    float *key_t = job->scratch + (size_t)part * (head_size + 4) * stride;
+    float *scores = key_t + (size_t)head_size * stride;
     for (int head = job->heads * part / parts; head < job->heads * (part + 1) / parts; head++) {
         const int offset = head * head_size;
-        // K of this head transposed to [d][j], so 16 keys' values for one dimension are one contiguous load; only
-        // the whole blocks of 16 × P (the last keys are read from K's own rows).
-        for (int j = 0; j < count - count % (16 * P); j++)
-            for (int d = 0; d < head_size; d++) key_t[(size_t)d * count + j] = job->k[(size_t)j * hidden + offset + d];
+        // K of this head transposed to [d][j], zeros after the last key.
+        for (int j = 0; j < count; j++)
+            for (int d = 0; d < head_size; d++) key_t[(size_t)d * stride + j] = job->k[(size_t)j * hidden + offset + d];
+        for (int d = 0; d < head_size; d++)
+            for (int j = count; j < stride; j++) key_t[(size_t)d * stride + j] = 0.0f;
         int i = 0;
-        for (; i + 4 <= count; i += 4) attention_rows(4, P, job, i, offset, head_size, scale, key_t, scores);
-        for (; i < count; i++) attention_rows(1, P, job, i, offset, head_size, scale, key_t, scores);
+        for (; i + 4 <= count; i += 4) attention_rows(4, P, job, i, offset, head_size, scale, key_t, stride, scores);
+        for (; i < count; i++) attention_rows(1, P, job, i, offset, head_size, scale, key_t, stride, scores);
     }
 }
 

@@ -77,8 +77,9 @@ public final class Encoder {
         quantized = []
         activationScales = []
         groupSums = Array(repeating: nil, count: configuration.layers * 6)
+        // flint_attention pads each sequence's keys to a multiple of 16.
         attentionScratch = [Float](
-            repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * tokens)
+            repeating: 0, count: Int(flint_thread_count()) * (h / configuration.heads + 4) * ((tokens + 15) / 16 * 16))
         reserve(min(tokens, 32))
     }
 

@@ -278,7 +278,8 @@ import Testing
             let random = { (n: Int) in (0..<n).map { _ in Float(Int(generator.next() % 2001) - 1000) / 400 } }
             let q = random(count * hidden), k = random(count * hidden), v = random(count * hidden)
             var context = [Float](repeating: .nan, count: count * hidden)
-            var scratch = [Float](repeating: 0, count: Int(flint_thread_count()) * (hidden / heads + 4) * count)
+            var scratch = [Float](
+                repeating: 0, count: Int(flint_thread_count()) * (hidden / heads + 4) * ((count + 15) / 16 * 16))
             flint_attention(Int32(count), Int32(hidden), Int32(heads), q, k, v, &context, &scratch)
             let size = hidden / heads
             var worst = 0.0

@@ -71,7 +71,8 @@ void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const fl
 void flint_softmax(float *x, int count);
 
 /// Multi-head scaled dot-product attention over one unpadded sequence: q, k, v and context are count × hidden;
-/// `scratch` holds flint_thread_count() × (hidden / heads + 4) × count floats. Heads are spread over the pool.
+/// `scratch` holds flint_thread_count() × (hidden / heads + 4) × (count rounded up to a multiple of 16) floats.
+/// Heads are spread over the pool.
 void flint_attention(int count, int hidden, int heads, const float *q, const float *k, const float *v, float *context,
                      float *scratch);
 
