@@ -89,10 +89,11 @@ final class EmulatorHarness: Sendable {
         return try #require(reply.json?["functions"]?[function])
     }
 
-    /// One request on a connection of its own (HTTP/1.1, `Connection: close`), on a thread of its own. Not
-    /// URLSession: on Linux, with dozens of sessions opening connections at once as the suites start, it twice
-    /// reported "Received HTTP/0.9" for an answer the emulator had not yet sent (six full runs, never with the
-    /// suite alone); the real clients (boto3, the AWS CLI, awslambdaric) have tests of their own.
+    /// One request on a connection of its own (HTTP/1.1, `Connection: close`), on a thread of its own, read to the
+    /// length its head announces. Not URLSession: on Linux, with dozens of sessions opening connections as the
+    /// suites start, it twice reported "Received HTTP/0.9" (a reply not starting with a status line) for the first
+    /// case of one suite in six full runs, never with the suite alone. The real clients (boto3, the AWS CLI,
+    /// awslambdaric) have tests of their own.
     private func send(_ method: String, _ path: String, body: [UInt8], headers: [String: String]) async throws -> Reply
     {
         let port = port
