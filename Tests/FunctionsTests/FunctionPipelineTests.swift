@@ -188,7 +188,14 @@ struct FunctionPipelineTests {
     @Test func theModelComesFromTheInitContextNotTheProcess() throws {
         #expect {
             try FunctionFixture.handler("embed", variables: ["FLINT_MODEL": "/nonexistent/model.flint"])
-        } throws: { error in "\(error)".contains("/nonexistent/model.flint") }
+        } throws: { error in
+            error is ConfigurationError && "\(error)".hasPrefix("FLINT_MODEL '/nonexistent/model.flint' cannot be used")
+        }
+        #expect {
+            try FunctionFixture.handler("search", variables: ["FLINT_INDEX": "/nonexistent/index.flintidx"])
+        } throws: { error in
+            error is ConfigurationError && "\(error)".hasPrefix("FLINT_INDEX '/nonexistent/index.flintidx'")
+        }
     }
 
     @Test func metricsGoToTheDescriptorTheContextNames() throws {

@@ -44,7 +44,22 @@ struct FunctionSetup {
 
     /// Maps the function's model.
     func model() throws -> EmbeddingModel {
-        try EmbeddingModel(path: path(variable: "FLINT_MODEL", key: "model", default: "model.flint"), compute: compute)
+        try open(variable: "FLINT_MODEL", key: "model", default: "model.flint") {
+            try EmbeddingModel(path: $0, compute: compute)
+        }
+    }
+
+    /// Opens the file `path(variable:key:default:)` names with `body`. A file the variable names that cannot be
+    /// used is a bad setting (`Runtime.ConfigInvalid` naming the variable); one from function.json or the default
+    /// keeps its own error.
+    func open<T>(variable: String, key: String, default fallback: String, _ body: (String) throws -> T) throws -> T {
+        let path = try path(variable: variable, key: key, default: fallback)
+        let fromVariable = context.variable(variable).map { !$0.isEmpty } ?? false
+        do {
+            return try body(path)
+        } catch let error where fromVariable {
+            throw ConfigurationError("\(variable) '\(path)' cannot be used: \(error)")
+        }
     }
 
     /// The EMF writer, from `metrics` in function.json.

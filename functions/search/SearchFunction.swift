@@ -47,7 +47,9 @@ struct SearchFunction: FunctionBody {
     /// The registry's factory: function.json, the model and the index (`FLINT_MODEL` / `FLINT_INDEX` over them).
     static func make(_ context: HandlerInitContext) throws -> any LambdaHandler {
         let setup = try FunctionSetup(context)
-        let index = try VectorIndex.open(setup.path(variable: "FLINT_INDEX", key: "index", default: "index.flintidx"))
+        let index = try setup.open(variable: "FLINT_INDEX", key: "index", default: "index.flintidx") {
+            try VectorIndex.open($0)
+        }
         return FunctionHandler(try SearchFunction(model: setup.model(), index: index, setup: setup))
     }
 
