@@ -121,7 +121,9 @@ extension EmulatorIntegration {
         func badDirectRequestsAreInvalidInput(event: String, message: String) async throws {
             let emulator = try await Self.start()
             let reply = try await emulator.invoke("embed", event)
-            #expect(reply.status == 200 && reply.header("X-Amz-Function-Error") == "Unhandled")
+            #expect(
+                reply.status == 200 && reply.header("X-Amz-Function-Error") == "Unhandled",
+                "\(reply.status) \(reply.headers) \(reply.text)")
             #expect(reply.json?["errorType"] == .string("Function.InvalidInput"), "\(reply.text)")
             let text = reply.json?["errorMessage"]?.string ?? ""
             #expect(text.contains(message), "\(text)")
