@@ -15,7 +15,8 @@ enum HTTPExchange {
         port: Int, _ method: String, _ path: String, body: [UInt8], headers: [String: String],
         timeoutSeconds: Int = 60
     ) throws -> EmulatorHarness.Reply {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec: the emulators in this process spawn runtimes, which must not inherit this connection.
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard socket >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         defer { close(socket) }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
