@@ -189,9 +189,11 @@ void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int 
                                        const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
                                        const int32_t *group_sums, float *out) {
     const int groups = k / group;
-    // The 512-bit tile reads activations already offset: each block of rows is flipped once into this buffer (at
-    // most 96 KB, on the stack: no allocation, and it stays in L2 like the block it copies), instead of every
-    // broadcast doing it again for every strip of outputs.
+    // The 512-bit tile reads activations already offset: each block of up to 256 rows is flipped once into this
+    // buffer (at most 384 KB, on the stack: no allocation, and it stays in L2 like the block it copies) instead of
+    // every broadcast doing it again for every strip of outputs; a block that large also reads each layer's weights
+    // once per 256 rows rather than per 64 (a 256-token pass 19.9 -> 18.7 ms). Every thread that runs kernels has
+    // a default-sized (8 MB) stack.
     enum { FLIPPED_BYTES = 256 * 1536 };
     if ((group / 4) % 2 == 0 && k <= FLIPPED_BYTES) {
         int8_t flipped[FLIPPED_BYTES] __attribute__((aligned(64)));

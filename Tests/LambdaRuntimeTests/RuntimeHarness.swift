@@ -27,8 +27,12 @@ final class RuntimeHarness: @unchecked Sendable {
         }.start()
     }
 
+    /// The log file goes, but its descriptor stays open for the life of the test process: `LambdaRuntime.run`
+    /// returns when the first of several loops ends, and the others (threads that a bootstrap's exit would end)
+    /// go on to log their own exit. Closed, the descriptor's number was soon another test's socket, and those lines
+    /// landed in the middle of an emulator's HTTP traffic (a 400 for a well-formed request, a reply that did not
+    /// start with a status line).
     deinit {
-        close(logDescriptor)
         unlink(logPath)
     }
 

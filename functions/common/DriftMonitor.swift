@@ -1,6 +1,7 @@
 import Embedder
 import FlintJSON
 import FlintModel
+import LambdaRuntime
 import Synchronization
 import WordPiece
 
@@ -46,12 +47,12 @@ public final class DriftMonitor: Sendable {
         window = Mutex(
             Window(
                 statistics: DriftStatistics(dimensions: model.dimensions, unknownID: unknownID),
-                started: MetricsEmitter.nowMilliseconds()))
+                started: LambdaContext.nowMilliseconds()))
     }
 
     /// Adds one invocation's texts; reports when the window is due.
     public func observe(_ sequences: [[Int32]], vectors: [[Float]]) {
-        let now = MetricsEmitter.nowMilliseconds()
+        let now = LambdaContext.nowMilliseconds()
         let due: DriftStatistics? = window.withLock { window in
             window.statistics.observe(sequences, vectors: vectors)
             guard now - window.started >= intervalMilliseconds, window.statistics.texts >= minTexts else { return nil }

@@ -34,12 +34,6 @@ protocol FunctionBody: Sendable {
 typealias StreamWriter = @Sendable (ResponseStream, inout InvocationMetrics) throws -> Void
 
 extension FunctionBody {
-    func streamedAnswer(
-        _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics
-    ) throws(InputError) -> StreamWriter? {
-        nil
-    }
-
     func answer(
         _ records: [SQSRecord], context: LambdaContext, measured: inout InvocationMetrics, into out: inout [UInt8]
     ) throws(InputError) {

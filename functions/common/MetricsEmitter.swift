@@ -80,7 +80,7 @@ public final class MetricsEmitter: Sendable {
 
     /// Records one invocation; writes a line now (per-invocation mode) or when the interval is over.
     public func record(_ invocation: InvocationMetrics, requestID: String) {
-        let now = Self.nowMilliseconds()
+        let now = LambdaContext.nowMilliseconds()
         let line: [UInt8]? = state.withLock { state in
             let values = [
                 invocation.tokenizeMilliseconds, invocation.forwardMilliseconds, invocation.searchMilliseconds,
@@ -114,7 +114,7 @@ public final class MetricsEmitter: Sendable {
         for (name, value) in dimensions { members[name] = .string(value) }
         for (name, value) in properties { members[name] = .string(value) }
         for metric in values { members[metric.name] = .number(metric.value) }
-        members["_aws"] = header(timestamp: Self.nowMilliseconds(), metrics: values.map { ($0.name, $0.unit) })
+        members["_aws"] = header(timestamp: LambdaContext.nowMilliseconds(), metrics: values.map { ($0.name, $0.unit) })
         var line = JSONValue.object(members).jsonBytes
         if let embedded {
             line.removeLast()  // the object's closing brace
@@ -161,7 +161,6 @@ public final class MetricsEmitter: Sendable {
         Self.outputLock.withLock { _ in FileDescriptor.writeAll(fileDescriptor, line) }
     }
 
-    static func nowMilliseconds() -> Int64 { LambdaContext.nowMilliseconds() }
 }
 
 /// A monotonic stopwatch in milliseconds.
