@@ -152,6 +152,7 @@ let package = Package(
         .testTarget(
             name: "FlintModelTests",
             dependencies: ["TestSupport", "FlintModel", "WordPiece", "FlintJSON", "flint"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -65,13 +65,29 @@ struct BertLayerWeights {
     let outputLayerNorm: LayerNormWeights
 }
 
+/// A sequence classifier's head, f32 as the file keeps it: BERT's pooler (dense + tanh) or DistilBERT's
+/// pre-classifier (dense + ReLU) on the `[CLS]` vector, then the classifier.
+struct ClassifierWeights {
+    let kind: ModelTask.HeadKind
+    /// pooler.dense / pre_classifier: (hidden, hidden) and (hidden).
+    let preWeight: UnsafeBufferPointer<Float>
+    let preBias: UnsafeBufferPointer<Float>
+    /// classifier: (labels, hidden) and (labels).
+    let weight: UnsafeBufferPointer<Float>
+    let bias: UnsafeBufferPointer<Float>
+    let labels: Int
+}
+
 /// Every weight of the model as views into the mapped file, checked for the shapes the configuration implies.
 struct BertWeights {
     let wordEmbeddings: EmbeddingTable  // (vocab, hidden)
     let positionEmbeddings: EmbeddingTable  // (positions, hidden)
-    let tokenTypeEmbeddings: UnsafeBufferPointer<Float>  // (types, hidden)
+    /// (types, hidden); nil for a model without token types (DistilBERT).
+    let tokenTypeEmbeddings: UnsafeBufferPointer<Float>?
     let embeddingsLayerNorm: LayerNormWeights
     let layers: [BertLayerWeights]
+    /// The classification head, when the model has one.
+    let classifier: ClassifierWeights?
     let vocabularySize: Int
     /// The word-embedding row of each token id: the file leaves out rows of pieces no text can produce
     /// (`prunedTokenIds`), and those ids map to the unknown token's row. Empty when nothing was pruned.
@@ -170,7 +186,19 @@ struct BertWeights {
             )
         }
         positionEmbeddings = try table("embeddings.position_embeddings.weight", nil)
-        tokenTypeEmbeddings = try floats("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h])
+        tokenTypeEmbeddings =
+            configuration.typeVocabSize > 0
+            ? try floats("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h]) : nil
+        if let head = configuration.task.classifier {
+            let pre = head.head == .poolerTanh ? "pooler.dense" : "pre_classifier", labels = head.labels.count
+            classifier = ClassifierWeights(
+                kind: head.head, preWeight: try floats(pre + ".weight", [h, h]),
+                preBias: try floats(pre + ".bias", [h]),
+                weight: try floats("classifier.weight", [labels, h]), bias: try floats("classifier.bias", [labels]),
+                labels: labels)
+        } else {
+            classifier = nil
+        }
         embeddingsLayerNorm = try norm("embeddings.LayerNorm")
         var layers: [BertLayerWeights] = []
         for index in 0..<configuration.layers {

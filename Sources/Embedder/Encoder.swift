@@ -5,8 +5,9 @@ import FlintModel
 import Glibc
 #endif
 
-/// The BERT encoder forward pass over a mapped model file: token ids in, one pooled (and, if the model says so,
-/// L2-normalised) embedding out.
+/// The BERT encoder forward pass over a mapped model file (BERT or DistilBERT, stored under BERT's names): token ids
+/// in, one pooled (and, if the model says so, L2-normalised) embedding out, or a classifier's raw outputs (logits)
+/// when the model has a classification head.
 ///
 /// `.int8` runs every linear layer on the int8 kernels, its activations quantized as they come in groups of
 /// `activationGroup` values with a scale each; `.float32` is the reference: the same steps with dequantized
@@ -114,21 +115,37 @@ public final class Encoder {
     ///
     /// `normalize` overrides the model's own L2 normalisation setting when not nil.
     public func embed(batch sequences: [[Int32]], typeIDs: [[Int32]]? = nil, normalize: Bool? = nil) -> [[Float]] {
+        let normalize = normalize ?? configuration.normalize
+        return run(sequences, typeIDs: typeIDs, empty: configuration.hiddenSize) { pool($0, normalize: normalize) }
+    }
+
+    /// The classification head's raw outputs (logits, one per label) for each sequence, in order, from packed
+    /// forward passes: the head reads each sequence's first (`[CLS]`) vector. No score function is applied (the
+    /// caller picks the one its task needs: ``ModelTask/Classifier``). A model without a head is a precondition
+    /// failure; an empty sequence gives zeros.
+    public func classify(batch sequences: [[Int32]], typeIDs: [[Int32]]? = nil) -> [[Float]] {
+        guard let head = weights.classifier else { preconditionFailure("the model has no classification head") }
+        return run(sequences, typeIDs: typeIDs, empty: head.labels) { classifierOutputs(head, row: $0.lowerBound) }
+    }
+
+    /// Packs sequences into forward passes of at most ``packTokens`` tokens and reads each sequence's result with
+    /// `output` (given its rows) right after its pass; an empty sequence gives `empty` zeros.
+    private func run(
+        _ sequences: [[Int32]], typeIDs: [[Int32]]?, empty: Int, output: (Range<Int>) -> [Float]
+    ) -> [[Float]] {
         var results = [[Float]](repeating: [], count: sequences.count)
         var pack: [Int] = [], packed = 0
         func flush() {
             guard !pack.isEmpty else { return }
-            let vectors = forward(
-                pack.map { sequences[$0] }, typeIDs: typeIDs.map { types in pack.map { types[$0] } },
-                normalize: normalize ?? configuration.normalize)
-            for (slot, index) in pack.enumerated() { results[index] = vectors[slot] }
+            let segments = forward(pack.map { sequences[$0] }, typeIDs: typeIDs.map { types in pack.map { types[$0] } })
+            for (slot, index) in pack.enumerated() { results[index] = output(segments[slot]) }
             pack.removeAll(keepingCapacity: true)
             packed = 0
         }
         for (index, ids) in sequences.enumerated() {
             let count = min(ids.count, configuration.maxSequenceLength)
             if count == 0 {
-                results[index] = [Float](repeating: 0, count: configuration.hiddenSize)
+                results[index] = [Float](repeating: 0, count: empty)
                 continue
             }
             if packed + count > packTokens { flush() }
@@ -139,8 +156,9 @@ public final class Encoder {
         return results
     }
 
-    /// One packed forward pass over sequences whose cut lengths sum to at most `packTokens`.
-    private func forward(_ sequences: [[Int32]], typeIDs: [[Int32]]?, normalize: Bool) -> [[Float]] {
+    /// One packed forward pass over sequences whose cut lengths sum to at most `packTokens`; the last hidden states
+    /// are left in `hidden`, and each sequence's rows are returned.
+    private func forward(_ sequences: [[Int32]], typeIDs: [[Int32]]?) -> [Range<Int>] {
         var segments: [Range<Int>] = []
         var start = 0
         for ids in sequences {
@@ -157,7 +175,7 @@ public final class Encoder {
             encoderLayer(layer, segments: segments, rows: rows)
             observe(index + 1, rows: rows)
         }
-        return segments.map { pool($0, normalize: normalize) }
+        return segments
     }
 
     private func observe(_ layer: Int, rows: Int) {
@@ -166,7 +184,8 @@ public final class Encoder {
 
     // MARK: - The forward pass, step by step as in HF's BertModel
 
-    /// BertEmbeddings: word + position + token type, then LayerNorm. Positions restart at each sequence.
+    /// BertEmbeddings: word + position + token type (when the model has them), then LayerNorm. Positions restart at
+    /// each sequence.
     private func embeddings(_ sequences: [[Int32]], typeIDs: [[Int32]]?, segments: [Range<Int>]) {
         let h = configuration.hiddenSize
         for (sequence, segment) in segments.enumerated() {
@@ -180,7 +199,9 @@ public final class Encoder {
                     let out = all.baseAddress! + row * h
                     weights.wordEmbeddings.row(wordRow, width: h, add: false, into: out)
                     weights.positionEmbeddings.row(position, width: h, add: true, into: out)
-                    for d in 0..<h { out[d] += weights.tokenTypeEmbeddings[type * h + d] }
+                    if let types = weights.tokenTypeEmbeddings {
+                        for d in 0..<h { out[d] += types[max(type, 0) * h + d] }
+                    }
                 }
             }
         }
@@ -231,7 +252,25 @@ public final class Encoder {
         }
     }
 
-    /// Pooling of one sequence's rows (mean over tokens, CLS, or max), then optional L2 normalisation.
+    /// BertPooler + classifier (or DistilBERT's pre_classifier + ReLU + classifier) on the `[CLS]` vector at `row`,
+    /// in f32: a few thousand multiply-adds a sequence.
+    private func classifierOutputs(_ head: ClassifierWeights, row: Int) -> [Float] {
+        let h = configuration.hiddenSize
+        var pooled = [Float](repeating: 0, count: h)
+        for j in 0..<h {
+            var sum = head.preBias[j]
+            for k in 0..<h { sum += head.preWeight[j * h + k] * hidden[row * h + k] }
+            pooled[j] = head.kind == .poolerTanh ? tanhf(sum) : max(sum, 0)
+        }
+        return (0..<head.labels).map { label in
+            var sum = head.bias[label]
+            for k in 0..<h { sum += head.weight[label * h + k] * pooled[k] }
+            return sum
+        }
+    }
+
+    /// Pooling of one sequence's rows (mean over tokens, CLS, max, or the sum over √tokens), then optional L2
+    /// normalisation.
     private func pool(_ rows: Range<Int>, normalize: Bool) -> [Float] {
         let h = configuration.hiddenSize
         var pooled = [Float](repeating: 0, count: h)
@@ -240,9 +279,10 @@ public final class Encoder {
             for d in 0..<h { pooled[d] = hidden[rows.lowerBound * h + d] }
         case .max:
             for d in 0..<h { pooled[d] = rows.map { hidden[$0 * h + d] }.max() ?? 0 }
-        case .mean:
+        case .mean, .meanSqrtLength:
             for token in rows { for d in 0..<h { pooled[d] += hidden[token * h + d] } }
-            for d in 0..<h { pooled[d] /= Float(rows.count) }
+            let divisor = configuration.pooling == .mean ? Float(rows.count) : Float(rows.count).squareRoot()
+            for d in 0..<h { pooled[d] /= divisor }
         }
         if normalize {
             let norm = max(pooled.reduce(0) { $0 + $1 * $1 }.squareRoot(), 1e-12)

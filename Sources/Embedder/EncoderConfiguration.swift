@@ -1,10 +1,11 @@
 import FlintJSON
 import FlintModel
 
-/// The encoder's hyper-parameters and head (pooling, normalisation), from a model file's metadata.
+/// The encoder's hyper-parameters and task (pooling, normalisation, classification head), from a model file's
+/// metadata.
 public struct EncoderConfiguration: Sendable, Equatable {
-    /// How token vectors become one: their mean, the `[CLS]` vector, or the element-wise maximum.
-    public enum Pooling: String, Sendable { case mean, cls, max }
+    /// How token vectors become one.
+    public typealias Pooling = ModelTask.Pooling
 
     /// Width of the hidden states and of the embedding.
     public let hiddenSize: Int
@@ -16,14 +17,16 @@ public struct EncoderConfiguration: Sendable, Equatable {
     public let intermediateSize: Int
     /// The checkpoint's position count.
     public let maxPositions: Int
-    /// Token-type embeddings.
+    /// Token-type embeddings (0: the model has none, as DistilBERT).
     public let typeVocabSize: Int
     /// LayerNorm epsilon.
     public let layerNormEps: Float
+    /// What the output is for: pooling, normalisation, prompts, or a classification head.
+    public let task: ModelTask
     /// The pooling the model was trained with.
-    public let pooling: Pooling
+    public var pooling: Pooling { task.pooling }
     /// Whether embeddings are L2-normalised by default.
-    public let normalize: Bool
+    public var normalize: Bool { task.normalize }
     /// Longest input, in tokens (special tokens included).
     public let maxSequenceLength: Int
 
@@ -40,14 +43,14 @@ public struct EncoderConfiguration: Sendable, Equatable {
         heads = try integer("heads")
         intermediateSize = try integer("intermediateSize")
         maxPositions = try integer("maxPositions")
-        typeVocabSize = try integer("typeVocabSize")
+        let architecture = metadata["architecture"]?.string ?? "bert"
+        guard architecture == "bert" || architecture == "distilbert" else {
+            throw ModelFileError("metadata: architecture '\(architecture)' is not bert or distilbert")
+        }
+        typeVocabSize = architecture == "distilbert" ? 0 : try integer("typeVocabSize")
         maxSequenceLength = min(try integer("maxSequenceLength"), maxPositions)
         layerNormEps = Float(metadata["layerNormEps"]?.number ?? 1e-12)
-        guard let pooling = Pooling(rawValue: metadata["pooling"]?.string ?? "mean") else {
-            throw ModelFileError("metadata: pooling '\(metadata["pooling"]?.string ?? "")' is not mean, cls or max")
-        }
-        self.pooling = pooling
-        normalize = metadata["normalize"]?.bool ?? false
+        task = try ModelTask(metadata: metadata)
         guard hiddenSize % heads == 0 else { throw ModelFileError("metadata: hiddenSize is not a multiple of heads") }
     }
 }

@@ -26,6 +26,8 @@ public final class ModelFile: @unchecked Sendable {
     public let tensorNames: [String]
     /// The file's size in bytes.
     public let size: Int
+    /// The format version it was written in (``ModelFormat/readableVersions``).
+    public let version: Int
 
     private let base: UnsafeRawPointer
     private let release: (() -> Void)?
@@ -106,6 +108,7 @@ public final class ModelFile: @unchecked Sendable {
         self.tensors = tensors
         self.tensorNames = names
         self.size = size
+        self.version = file.u32(8)
         self.base = base
         self.release = release
         self.tokenizerRange = sections[.tokenizer]!
@@ -127,10 +130,12 @@ public final class ModelFile: @unchecked Sendable {
                 throw ModelFileError("not a Flint model file (bad magic)")
             }
             let version = u32(8)
-            guard version == Int(ModelFormat.version) else {
-                let again = version < Int(ModelFormat.version) ? "; make it again with flint quantize" : ""
+            guard ModelFormat.readableVersions.contains(UInt32(version)) else {
+                let again =
+                    version < ModelFormat.readableVersions.lowerBound ? "; make it again with flint quantize" : ""
+                let readable = ModelFormat.readableVersions
                 throw ModelFileError(
-                    "format version \(version) is not supported (this build reads version \(ModelFormat.version))\(again)"
+                    "format version \(version) is not supported (this build reads versions \(readable.lowerBound)–\(readable.upperBound))\(again)"
                 )
             }
             guard u64(16) == UInt64(bytes.count) else {

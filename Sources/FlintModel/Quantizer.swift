@@ -1,12 +1,12 @@
 import FlintJSON
 import WordPiece
 
-/// Turns a BERT checkpoint directory (HF / sentence-transformers layout) into a Flint model file's bytes.
+/// Turns a BERT or DistilBERT checkpoint directory (HF / sentence-transformers layout; see ``Checkpoint``) into a
+/// Flint model file's bytes: the encoder, and a sequence classifier's head when the checkpoint has one.
 ///
 /// Linear weights and the word and position embeddings become int8 with one f32 scale per row; LayerNorm
-/// parameters, biases and token-type embeddings stay f32. Deterministic: the same directory gives the same bytes.
-/// Reads `config.json`, `model.safetensors`, `vocab.txt`, and when present `tokenizer_config.json`,
-/// `sentence_bert_config.json`, `modules.json` and `1_Pooling/config.json`. It does not download anything.
+/// parameters, biases, token-type embeddings and the classification head (small, read once a text) stay f32.
+/// Deterministic: the same directory gives the same bytes. It does not download anything.
 public enum Quantizer {
     /// What was stored, for the report `flint quantize` prints.
     public struct Report: Sendable {
@@ -62,7 +62,7 @@ public enum Quantizer {
         var report = Report()
         report.sourceBytes = source.weightBytes.count
         var payloads: [TensorPayload] = []
-        for tensor in expectedTensors(source.configuration) {
+        for tensor in expectedTensors(source.configuration, labels: source.task.classifier?.labels.count ?? 0) {
             let payload = try store(
                 tensor, from: source, pruned: Set(pruned.map(Int.init)), float32: float32,
                 wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup, report: &report)
@@ -81,47 +81,77 @@ public enum Quantizer {
         return (bytes, report)
     }
 
-    /// A tensor the file holds: its name without the checkpoint's prefix, its checkpoint shape, and whether it is
-    /// quantized (linear weights and the word and position embeddings) or kept in f32.
+    /// A tensor the file holds: its name in the file (BERT's names, whatever the family), its name in the
+    /// checkpoint, its shape, whether it is quantized (linear weights and the word and position embeddings) or kept
+    /// in f32, and whether the checkpoint names it under the model's prefix (`bert.`, `distilbert.`) or beside it
+    /// (a classifier's own layers).
     struct ExpectedTensor {
         let name: String
+        let source: String
         let shape: [Int]
         let quantized: Bool
+        var prefixed = true
     }
 
-    /// Every tensor of a BERT encoder of this configuration, as HF's `BertModel` names them.
-    static func expectedTensors(_ configuration: BertConfiguration) -> [ExpectedTensor] {
+    /// Every tensor of an encoder of this configuration, as HF's `BertModel` names them (DistilBERT's are read
+    /// under their own names and stored under BERT's: the layers compute the same thing), then the classification
+    /// head's, kept in f32.
+    static func expectedTensors(_ configuration: BertConfiguration, labels: Int) -> [ExpectedTensor] {
         let h = configuration.hiddenSize, i = configuration.intermediateSize
+        let distil = configuration.architecture == .distilbert
+        func tensor(_ name: String, _ shape: [Int], quantized: Bool, source: String? = nil) -> ExpectedTensor {
+            ExpectedTensor(name: name, source: source ?? name, shape: shape, quantized: quantized)
+        }
         var expected: [ExpectedTensor] = [
-            .init(name: "embeddings.word_embeddings.weight", shape: [configuration.vocabSize, h], quantized: true),
-            .init(
-                name: "embeddings.position_embeddings.weight", shape: [configuration.maxPositions, h], quantized: true),
-            .init(
-                name: "embeddings.token_type_embeddings.weight", shape: [configuration.typeVocabSize, h],
-                quantized: false),
-            .init(name: "embeddings.LayerNorm.weight", shape: [h], quantized: false),
-            .init(name: "embeddings.LayerNorm.bias", shape: [h], quantized: false),
+            tensor("embeddings.word_embeddings.weight", [configuration.vocabSize, h], quantized: true),
+            tensor("embeddings.position_embeddings.weight", [configuration.maxPositions, h], quantized: true),
+            tensor("embeddings.LayerNorm.weight", [h], quantized: false),
+            tensor("embeddings.LayerNorm.bias", [h], quantized: false),
         ]
+        if configuration.typeVocabSize > 0 {
+            expected.append(
+                tensor("embeddings.token_type_embeddings.weight", [configuration.typeVocabSize, h], quantized: false))
+        }
         for layer in 0..<configuration.layers {
-            let p = "encoder.layer.\(layer)."
-            func linear(_ name: String, _ outputs: Int, _ inputs: Int) -> [ExpectedTensor] {
-                [
-                    .init(name: p + name + ".weight", shape: [outputs, inputs], quantized: true),
-                    .init(name: p + name + ".bias", shape: [outputs], quantized: false),
+            let p = "encoder.layer.\(layer).", d = "transformer.layer.\(layer)."
+            func linear(_ name: String, _ distilName: String, _ outputs: Int, _ inputs: Int) -> [ExpectedTensor] {
+                let source = distil ? d + distilName : nil
+                return [
+                    tensor(
+                        p + name + ".weight", [outputs, inputs], quantized: true, source: source.map { $0 + ".weight" }),
+                    tensor(p + name + ".bias", [outputs], quantized: false, source: source.map { $0 + ".bias" }),
                 ]
             }
-            func norm(_ name: String) -> [ExpectedTensor] {
-                [
-                    .init(name: p + name + ".weight", shape: [h], quantized: false),
-                    .init(name: p + name + ".bias", shape: [h], quantized: false),
+            func norm(_ name: String, _ distilName: String) -> [ExpectedTensor] {
+                let source = distil ? d + distilName : nil
+                return [
+                    tensor(p + name + ".weight", [h], quantized: false, source: source.map { $0 + ".weight" }),
+                    tensor(p + name + ".bias", [h], quantized: false, source: source.map { $0 + ".bias" }),
                 ]
             }
             expected +=
-                linear("attention.self.query", h, h) + linear("attention.self.key", h, h)
-                + linear("attention.self.value", h, h)
-            expected += linear("attention.output.dense", h, h) + norm("attention.output.LayerNorm")
-            expected += linear("intermediate.dense", i, h) + linear("output.dense", h, i) + norm("output.LayerNorm")
+                linear("attention.self.query", "attention.q_lin", h, h)
+                + linear("attention.self.key", "attention.k_lin", h, h)
+                + linear("attention.self.value", "attention.v_lin", h, h)
+            expected +=
+                linear("attention.output.dense", "attention.out_lin", h, h)
+                + norm("attention.output.LayerNorm", "sa_layer_norm")
+            expected +=
+                linear("intermediate.dense", "ffn.lin1", i, h) + linear("output.dense", "ffn.lin2", h, i)
+                + norm("output.LayerNorm", "output_layer_norm")
         }
+        guard labels > 0 else { return expected }
+        let pre = distil ? "pre_classifier" : "pooler.dense"
+        expected += [
+            ExpectedTensor(
+                name: pre + ".weight", source: pre + ".weight", shape: [h, h], quantized: false, prefixed: !distil),
+            ExpectedTensor(name: pre + ".bias", source: pre + ".bias", shape: [h], quantized: false, prefixed: !distil),
+            ExpectedTensor(
+                name: "classifier.weight", source: "classifier.weight", shape: [labels, h], quantized: false,
+                prefixed: false),
+            ExpectedTensor(
+                name: "classifier.bias", source: "classifier.bias", shape: [labels], quantized: false, prefixed: false),
+        ]
         return expected
     }
 
@@ -202,8 +232,9 @@ public enum Quantizer {
             specials.append(.string(token))
         }
         tokenizer["specialTokens"] = .array(specials)
-        return [
-            "architecture": .string("bert"),
+        var members: [String: JSONValue] = [
+            "architecture": .string(configuration.architecture.rawValue),
+            "modelClass": .string(configuration.modelClass),
             "hiddenSize": .number(Double(configuration.hiddenSize)), "layers": .number(Double(configuration.layers)),
             "heads": .number(Double(configuration.heads)),
             "intermediateSize": .number(Double(configuration.intermediateSize)),
@@ -211,12 +242,14 @@ public enum Quantizer {
             "vocabSize": .number(Double(configuration.vocabSize)),
             "typeVocabSize": .number(Double(configuration.typeVocabSize)),
             "layerNormEps": .number(configuration.layerNormEps),
-            "hiddenAct": .string("gelu"), "pooling": .string(source.pooling), "normalize": .bool(source.normalize),
+            "hiddenAct": .string("gelu"),
             "maxSequenceLength": .number(Double(source.maxSequenceLength)), "modelName": .string(modelName),
             "quantization": .string(float32 ? "none" : "int8-symmetric-per-row"),
             "sourceSHA256": .string(source.weightBytes.withUnsafeBytes { SHA256.hex($0) }),
             "producer": .string(producer), "tokenizer": .object(tokenizer),
         ]
+        for (key, value) in source.task.metadataMembers { members[key] = value }
+        return members
     }
 
     /// The word embeddings' default levels: ±127, the full int8 range. Fewer levels (`--word-embedding-levels 39`,

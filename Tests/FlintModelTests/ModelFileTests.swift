@@ -66,7 +66,7 @@ import WordPiece
         defer { gpt.remove() }
         #expect(
             throws: ModelFileError(
-                "config.json: unsupported architecture GPT2Model (model_type 'gpt2'): Flint supports BERT (BertModel) checkpoints only"
+                "config.json: unsupported architecture GPT2Model (model_type 'gpt2'): Flint reads BERT and DistilBERT checkpoints (BertModel, BertForSequenceClassification, DistilBertModel, DistilBertForSequenceClassification)"
             )
         ) {
             try Quantizer.quantize(directory: gpt.directory.path, modelName: "x")
@@ -91,7 +91,10 @@ import WordPiece
         let missing = try TinyBert()
         defer { missing.remove() }
         try FileManager.default.removeItem(at: missing.directory.appendingPathComponent("vocab.txt"))
-        #expect(throws: ModelFileError("\(missing.directory.path)/vocab.txt is missing")) {
+        #expect(
+            throws: ModelFileError(
+                "\(missing.directory.path)/vocab.txt is missing, and no tokenizer.json holds the WordPiece vocabulary")
+        ) {
             try Quantizer.quantize(directory: missing.directory.path, modelName: "x")
         }
         #expect(throws: ModelFileError.self) { try Quantizer.quantize(directory: "/nonexistent/model", modelName: "x") }
@@ -155,16 +158,17 @@ import WordPiece
         #expect(words.map { abs(Int($0)) }.max() == 39)
     }
 
-    /// Version 1 files could hold row-major linear weights; this build reads only version 2 and says how to get one.
+    /// Version 1 files could hold row-major linear weights; this build reads versions 2 and 3 and says how to get
+    /// one.
     @Test func anOlderFormatVersionIsRefusedWithWhatToDo() throws {
         let bert = try TinyBert()
         defer { bert.remove() }
         var bytes = try Quantizer.quantize(directory: bert.directory.path, modelName: "tiny").bytes
-        #expect(bytes[8..<12].elementsEqual([2, 0, 0, 0]))
+        #expect(bytes[8..<12].elementsEqual([3, 0, 0, 0]))
         bytes[8] = 1
         #expect(
             throws: ModelFileError(
-                "format version 1 is not supported (this build reads version 2); make it again with flint quantize")
+                "format version 1 is not supported (this build reads versions 2–3); make it again with flint quantize")
         ) {
             try ModelFile(bytes: bytes)
         }
