@@ -80,7 +80,7 @@ let package = Package(
             name: "Functions",
             dependencies: ["LambdaRuntime", "FlintJSON", "FlintSystem", "Embedder", "FlintModel", "WordPiece"],
             path: "functions",
-            exclude: ["echo/function.json", "probe/function.json", "embed/function.json", "search/function.json", "search/corpus.jsonl", "classify/function.json"],
+            exclude: ["echo/function.json", "probe/function.json", "embed/function.json", "search/function.json", "search/corpus.jsonl", "classify/function.json", "rerank/function.json"],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -170,7 +170,7 @@ let package = Package(
         // The functions in-process: event shapes, routes, errors, streaming decisions, SQS, configuration.
         .testTarget(
             name: "FunctionsTests",
-            dependencies: ["Functions", "LambdaRuntime", "FlintJSON", "FlintModel", "Embedder"],
+            dependencies: ["TestSupport", "Functions", "LambdaRuntime", "FlintJSON", "FlintModel", "Embedder"],
             swiftSettings: strict
         ),
         .testTarget(

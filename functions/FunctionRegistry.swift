@@ -12,5 +12,6 @@ public enum FunctionRegistry {
         "embed": EmbedFunction.make,
         "search": SearchFunction.make,
         "classify": ClassifyFunction.make,
+        "rerank": RerankFunction.make,
     ])
 }

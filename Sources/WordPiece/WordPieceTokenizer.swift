@@ -70,11 +70,12 @@ public struct WordPieceTokenizer: Sendable {
         return Encoding(ids: ids, typeIDs: [Int32](repeating: 0, count: ids.count))
     }
 
-    /// Encodes a pair (for cross-encoders): `[CLS] a [SEP] b [SEP]`, type ids 0 then 1, truncated longest-first.
-    public func encode(_ first: String, _ second: String) -> Encoding {
+    /// Encodes a pair (for cross-encoders): `[CLS] a [SEP] b [SEP]`, type ids 0 then 1, truncated longest-first to
+    /// `maxLength` ids (the configuration's when nil; at least 3).
+    public func encode(_ first: String, _ second: String, maxLength: Int? = nil) -> Encoding {
         var scratch = Scratch()
         var a: [Int32] = [], b: [Int32] = []
-        let budget = configuration.maxLength - 3
+        let budget = max(maxLength ?? configuration.maxLength, 3) - 3
         // Neither side can keep more than the whole budget, so tokenizing further would be wasted.
         tokenize(first, limit: budget + 1, into: &a, scratch: &scratch)
         tokenize(second, limit: budget + 1, into: &b, scratch: &scratch)

@@ -3,6 +3,8 @@ import FlintModel
 import Foundation
 import Functions
 import LambdaRuntime
+import Synchronization
+import TestSupport
 
 /// Functions built in this process as a bootstrap builds them (registry, function.json, init context), over the
 /// tiny random-weight BERT (32 wide, vocabulary w0 … w39), and invoked without a Runtime API.
@@ -16,6 +18,19 @@ enum FunctionFixture {
         try! ModelWriter.write(try! Quantizer.quantize(directory: tinyBert, modelName: "tiny").bytes, to: path)
         return path
     }()
+
+    /// Task checkpoints (`Tests/TaskFixtures`) quantized to int8, each once for the whole run.
+    static func taskModel(_ name: String) -> String {
+        taskModels.withLock { paths in
+            if let path = paths[name] { return path }
+            let path = NSTemporaryDirectory() + "flint-functions-\(name)-\(getpid()).flint"
+            let bytes = try! Quantizer.quantize(directory: TaskFixtures.checkpoint(name), modelName: name).bytes
+            try! ModelWriter.write(bytes, to: path)
+            paths[name] = path
+            return path
+        }
+    }
+    private static let taskModels = Mutex<[String: String]>([:])
 
     /// A task root with `configuration` as its function.json; the model comes through FLINT_MODEL.
     static func taskRoot(_ configuration: [String: JSONValue]) throws -> String {

@@ -1,4 +1,5 @@
 import FlintJSON
+import FlintModel
 import LambdaRuntime
 import Synchronization
 
@@ -8,9 +9,11 @@ import Glibc
 import Musl
 #endif
 
-/// Zero-shot classification by embedding similarity: each label is described by a sentence, and a text gets the
-/// label whose description embeds closest to it.
+/// Text classification: with the model's own head when it has one (a fine-tuned `…ForSequenceClassification`
+/// checkpoint; `ClassifyFunction+Head.swift`), else zero-shot by embedding similarity: each label is described by a
+/// sentence, and a text gets the label whose description embeds closest to it.
 ///
+/// Zero-shot:
 /// Request (direct, or the JSON body of `POST /classify`): `{"input": "text" | ["text", ...], "labels": [...] |
 /// {"label": "description", ...}}`. Labels given as names are described with function.json's `template`
 /// (default `This text is about {}.`). Without `labels`, function.json's `labels` apply (their embeddings are
@@ -43,6 +46,7 @@ struct ClassifyFunction: FunctionBody {
     }
 
     static let fields: Set<String> = ["input", "labels", "truncate"]
+    static let headFields: Set<String> = ["input", "truncate", "top_k", "function_to_apply"]
 
     /// Builds the function from function.json (`labels`, `template`, `temperature`, `limits`, `metrics`).
     init(model: EmbeddingModel, setup: FunctionSetup) throws {
@@ -102,6 +106,10 @@ struct ClassifyFunction: FunctionBody {
         _ document: JSONValue, context: LambdaContext, measured: inout InvocationMetrics,
         into out: inout [UInt8]
     ) throws(InputError) -> StreamWriter? {
+        if let head = model.task.classifier {
+            try answer(document, head: head, measured: &measured, into: &out)
+            return nil
+        }
         let members = try RequestMembers.of(document, accepted: Self.fields, mainField: "input")
         let inputs = try InputTexts(members["input"], field: "input", limits: limits, maxInputs: limits.maxInputs)
         let truncate = try InputTexts.flag(members, "truncate") ?? false

@@ -1,6 +1,7 @@
 import Embedder
 import FlintJSON
 import FlintModel
+import LambdaRuntime
 import Synchronization
 import WordPiece
 
@@ -10,10 +11,11 @@ import Glibc
 import Musl
 #endif
 
-/// The model a function serves: the mapped file, its tokenizer and one encoder, shared by every runtime loop of the
-/// environment.
+/// The model a function serves: the mapped file, its tokenizer, its task (an embedding model with its prompts, or a
+/// classifier with its head) and one encoder, shared by every runtime loop of the environment.
 ///
-/// ``FunctionSetup`` says which file (`FLINT_MODEL`, else function.json's `model` under the task root).
+/// ``FunctionSetup`` says which file (`FLINT_MODEL`, else function.json's `model` under the task root) and which
+/// prompts function.json adds.
 /// The encoder is used under a lock: its kernels already spread one forward pass over every core, so concurrent
 /// loops (Lambda Managed Instances) gain nothing from encoders of their own but memory.
 public final class EmbeddingModel: Sendable {
@@ -29,12 +31,28 @@ public final class EmbeddingModel: Sendable {
     public let dimensions: Int
     /// The most tokens one text may have, `[CLS]` and `[SEP]` included.
     public let maxTokens: Int
+    /// What the model's output is for: pooling and prompts, or a classification head.
+    public let task: ModelTask
+    /// The prompts texts are embedded with, the model's and function.json's.
+    public let prompts: Prompts
     private let encoder: Mutex<Encoder>
 
-    /// Opens the model at `path`, its encoder quantizing activations as `compute` says.
-    public init(path: String, compute: ComputeSettings = ComputeSettings()) throws {
+    /// Opens the model at `path`, its encoder quantizing activations as `compute` says; `prompts` (function.json's)
+    /// add to or replace the model's by name, and `defaultPromptName` replaces its default.
+    public init(
+        path: String, compute: ComputeSettings = ComputeSettings(), prompts: [String: String] = [:],
+        defaultPromptName: String? = nil
+    ) throws {
         let file = try ModelFile.open(path)
         let encoder = try Encoder(model: file, activationGroup: compute.activationGroup)
+        self.task = encoder.configuration.task
+        do {
+            self.prompts = try Prompts(task: task, overrides: prompts, defaultName: defaultPromptName)
+        } catch {
+            throw ConfigurationError(
+                "defaultPromptName '\(defaultPromptName ?? task.defaultPromptName ?? "")' names no prompt (the prompts: \(error.accepted.joined(separator: ", ")))"
+            )
+        }
         self.file = file
         self.tokenizer = try file.tokenizer()
         self.name = file.metadata["modelName"]?.string ?? "model"
@@ -44,10 +62,10 @@ public final class EmbeddingModel: Sendable {
         self.encoder = Mutex(encoder)
     }
 
-    /// Tokenizes one text; `nil` ids when it has more than `maxTokens` tokens and `truncate` is off (the caller
-    /// reports it), else at most `maxTokens` ids. `truncated` says whether it was cut.
-    public func tokenize(_ text: String, truncate: Bool) -> (ids: [Int32]?, truncated: Bool) {
-        let encoding = tokenizer.encode(text, maxLength: maxTokens + 1)
+    /// Tokenizes one text after `prompt`; `nil` ids when it has more than `maxTokens` tokens and `truncate` is off
+    /// (the caller reports it), else at most `maxTokens` ids. `truncated` says whether it was cut.
+    public func tokenize(_ text: String, prompt: String = "", truncate: Bool) -> (ids: [Int32]?, truncated: Bool) {
+        let encoding = tokenizer.encode(prompt.isEmpty ? text : prompt + text, maxLength: maxTokens + 1)
         guard encoding.ids.count > maxTokens else { return (encoding.ids, false) }
         guard truncate else { return (nil, false) }
         var ids = Array(encoding.ids.prefix(maxTokens - 1))
@@ -59,6 +77,12 @@ public final class EmbeddingModel: Sendable {
     public func embed(_ sequences: [[Int32]], normalize: Bool? = nil) -> [[Float]] {
         encoder.withLock { $0.embed(batch: sequences, normalize: normalize) }
     }
+
+    /// The classification head's raw outputs for tokenized texts, or pairs with their type ids, in order; the model
+    /// must have a head (``task``).
+    public func classify(_ sequences: [[Int32]], typeIDs: [[Int32]]? = nil) -> [[Float]] {
+        encoder.withLock { $0.classify(batch: sequences, typeIDs: typeIDs) }
+    }
 }
 
 extension EmbeddingModel {
@@ -66,13 +90,13 @@ extension EmbeddingModel {
     /// together may not exceed `maxTotalTokens`. Messages name each text as the request does. Counts tokens, texts
     /// and truncations into `measured`.
     func tokenize(
-        _ texts: InputTexts, truncate: Bool, maxTotalTokens: Int, measured: inout InvocationMetrics
+        _ texts: InputTexts, prompt: String = "", truncate: Bool, maxTotalTokens: Int, measured: inout InvocationMetrics
     ) throws(InputError) -> [[Int32]] {
         var sequences: [[Int32]] = []
         sequences.reserveCapacity(texts.texts.count)
         var total = 0
         for (index, text) in texts.texts.enumerated() {
-            let (ids, truncated) = tokenize(text, truncate: truncate)
+            let (ids, truncated) = tokenize(text, prompt: prompt, truncate: truncate)
             guard let ids else {
                 throw InputError(
                     "\(texts.name(index)) has more than \(maxTokens) tokens, the model's limit; send \"truncate\": true to cut it"
@@ -95,7 +119,24 @@ extension EmbeddingModel {
         _ request: EmbeddingRequest, limits: InputLimits, measured: inout InvocationMetrics
     ) throws(InputError) -> [[Int32]] {
         try tokenize(
-            request.texts, truncate: request.truncate, maxTotalTokens: request.maxTotalTokens(limits),
-            measured: &measured)
+            request.texts, prompt: try prompt(named: request.inputType), truncate: request.truncate,
+            maxTotalTokens: request.maxTotalTokens(limits), measured: &measured)
+    }
+
+    /// The prompt text for a request's `input_type` (nil: the default prompt, if any); an unknown name is an
+    /// ``InputError`` listing the accepted ones.
+    func prompt(named name: String?) throws(InputError) -> String {
+        do { return try prompts.text(for: name) } catch {
+            let accepted = error.accepted.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw InputError("\"input_type\" '\(name ?? "")' is not one of this model's prompt names (\(accepted))")
+        }
+    }
+
+    /// Fails init unless the model is an embedding model: `function` cannot serve a classifier.
+    func requireEmbeddings(for function: String) throws {
+        guard let head = task.classifier else { return }
+        throw ConfigurationError(
+            "the model '\(name)' is a sequence classifier (\(head.labels.count) label\(head.labels.count == 1 ? "" : "s")), not an embedding model; \(function) needs embeddings (serve it with classify\(head.labels.count == 1 ? " or rerank" : ""))"
+        )
     }
 }

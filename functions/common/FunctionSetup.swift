@@ -1,4 +1,5 @@
 import Embedder
+import FlintJSON
 import LambdaRuntime
 
 /// What a model function reads at init, all of it checked there: its function.json, the `FLINT_*` variables
@@ -42,10 +43,26 @@ struct FunctionSetup {
         return (root.isEmpty ? "." : root) + "/" + name
     }
 
-    /// Maps the function's model.
+    /// Maps the function's model, with function.json's `prompts` (name → text, added to the model's or replacing
+    /// them) and `defaultPromptName`.
     func model() throws -> EmbeddingModel {
-        try open(variable: "FLINT_MODEL", key: "model", default: "model.flint") {
-            try EmbeddingModel(path: $0, compute: compute)
+        var prompts: [String: String] = [:]
+        if let value = configuration.value("prompts"), value != .null {
+            guard let members = value.object else {
+                throw ConfigurationError("function.json: prompts must be an object")
+            }
+            for (name, text) in members {
+                guard let text = text.string else {
+                    throw ConfigurationError("function.json: prompts.\(name) must be a string")
+                }
+                prompts[name] = text
+            }
+        }
+        let defaultName = try configuration.value("defaultPromptName").map { _ in
+            try configuration.string("defaultPromptName", default: "")
+        }
+        return try open(variable: "FLINT_MODEL", key: "model", default: "model.flint") {
+            try EmbeddingModel(path: $0, compute: compute, prompts: prompts, defaultPromptName: defaultName)
         }
     }
 
@@ -57,7 +74,7 @@ struct FunctionSetup {
         let fromVariable = context.variable(variable).map { !$0.isEmpty } ?? false
         do {
             return try body(path)
-        } catch let error where fromVariable {
+        } catch let error where fromVariable && !(error is ConfigurationError) {
             throw ConfigurationError("\(variable) '\(path)' cannot be used: \(error)")
         }
     }

@@ -27,6 +27,7 @@ struct EmbedFunction: FunctionBody {
     /// Builds the function over a mapped model and its configuration (limits, metrics, SQS output, drift).
     init(model: EmbeddingModel, setup: FunctionSetup) throws {
         let configuration = setup.configuration
+        try model.requireEmbeddings(for: "embed")
         self.model = model
         limits = try InputLimits(configuration: configuration)
         sqsResults = SQSResults(

@@ -4,7 +4,9 @@ import FlintJSON
 ///
 /// Fields: `input` (a string or an array of strings; token arrays are refused), `model` (optional; must name the
 /// served model), `encoding_format` (`float` or `base64`), `dimensions` (optional; must equal the model's width),
-/// `user` (ignored), and Flint's `normalize` (default: the model's own setting) and `truncate` (default false).
+/// `user` (ignored), `input_type` (a prompt name of the model, or Cohere's `search_query` / `search_document`;
+/// default: the model's default prompt, if any), and Flint's `normalize` (default: the model's own setting) and
+/// `truncate` (default false).
 /// Any other field is refused by name, so a typo is not silently ignored.
 public struct EmbeddingRequest: Equatable {
     /// How vectors are written.
@@ -20,12 +22,14 @@ public struct EmbeddingRequest: Equatable {
     public var normalize: Bool?
     /// Cut texts over the model's token limit instead of refusing them.
     public var truncate = false
+    /// The prompt name the texts are embedded with; nil: the model's default.
+    public var inputType: String?
     /// Answer as JSON lines, streamed batch by batch (Flint's option). Only where the answer can stream: then the
     /// limits `maxStreamedInputs` and `maxStreamedTotalTokens` apply instead of `maxInputs` and `maxTotalTokens`.
     public var stream = false
 
     static let fields: Set<String> = [
-        "input", "model", "encoding_format", "dimensions", "user", "normalize", "truncate", "stream",
+        "input", "model", "encoding_format", "dimensions", "user", "normalize", "truncate", "stream", "input_type",
     ]
 
     /// Validates `document` against the limits and the served model. `streamable` says whether this answer can
@@ -58,6 +62,12 @@ public struct EmbeddingRequest: Equatable {
                 throw InputError(
                     "\"dimensions\" must be \(dimensions), this model's width (it cannot shorten its vectors)")
             }
+        }
+        if let type = members["input_type"], type != .null {
+            guard let name = type.string else {
+                throw InputError("\"input_type\" must be a string, not \(type.typeName)")
+            }
+            inputType = name
         }
         normalize = try InputTexts.flag(members, "normalize")
         truncate = try InputTexts.flag(members, "truncate") ?? false

@@ -10,7 +10,8 @@ import LambdaRuntime
 /// "top_k": 5}`; `top_k` defaults to function.json's `topK` (5) and may not exceed `maxTopK` (100). Answer:
 /// `{"results": [{"score", "document"}], "model", "usage"}` for one query; `{"data": [{"index", "results"}], ...}`
 /// for several. The index is `FLINT_INDEX` or function.json's `index` under the task root, and must come from the
-/// served model (checked at init). Routes: `POST /search` and `/v1/search`; no SQS.
+/// served model (checked at init). Queries are embedded with the model's query prompt (`query`, else its default),
+/// as `flint index` embeds documents with its document prompt. Routes: `POST /search` and `/v1/search`; no SQS.
 struct SearchFunction: FunctionBody {
     let name = "search"
     let routes = ["/search", "/v1/search"]
@@ -26,6 +27,7 @@ struct SearchFunction: FunctionBody {
 
     /// Builds the function over a model and an index made with it.
     init(model: EmbeddingModel, index: VectorIndex, setup: FunctionSetup) throws {
+        try model.requireEmbeddings(for: "search")
         guard index.dimensions == model.dimensions else {
             throw ConfigurationError(
                 "the index has \(index.dimensions)-dimensional vectors; the model makes \(model.dimensions)")
@@ -69,7 +71,8 @@ struct SearchFunction: FunctionBody {
         let truncate = try InputTexts.flag(members, "truncate") ?? false
         var stopwatch = Stopwatch()
         let sequences = try model.tokenize(
-            queries, truncate: truncate, maxTotalTokens: limits.maxTotalTokens, measured: &measured)
+            queries, prompt: model.prompts.query, truncate: truncate, maxTotalTokens: limits.maxTotalTokens,
+            measured: &measured)
         measured.tokenizeMilliseconds = stopwatch.lap()
         let vectors = model.embed(sequences, normalize: true)
         measured.forwardMilliseconds = stopwatch.lap()
