@@ -1,5 +1,11 @@
 import FlintJSON
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// What a model's encoder output is for and how it becomes an answer: a sentence embedding (pooling,
 /// normalisation, prompts) or a sequence classification (a head on `[CLS]`, its labels and score functions).
 ///
@@ -38,6 +44,20 @@ public struct ModelTask: Sendable, Equatable {
         case identity
         /// tanh, each output alone.
         case tanh
+
+        /// The function over one text's outputs.
+        public func callAsFunction(_ values: [Float]) -> [Float] {
+            switch self {
+            case .identity: return values
+            case .sigmoid: return values.map { 1 / (1 + (-$0).exponential) }
+            case .tanh: return values.map { value in 1 - 2 / ((2 * value).exponential + 1) }
+            case .softmax:
+                let largest = values.max() ?? 0
+                let exponentials = values.map { ($0 - largest).exponential }
+                let total = exponentials.reduce(0, +)
+                return exponentials.map { $0 / total }
+            }
+        }
     }
 
     /// The layers between `[CLS]` and the classifier.
@@ -148,4 +168,9 @@ public struct ModelTask: Sendable, Equatable {
         }
         return members
     }
+}
+
+extension Float {
+    /// e^self, through the C library (FlintModel does not import Foundation).
+    fileprivate var exponential: Float { expf(self) }
 }

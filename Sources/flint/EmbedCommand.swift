@@ -29,6 +29,8 @@ struct EmbedCommand: ParsableCommand {
     var threads: Int?
     @Flag(help: "Write each batch's lines as soon as they are ready (for driving the CLI line by line).")
     var unbuffered = false
+    @Option(help: "Embed with the model's prompt of this name (default: its default prompt, if any).")
+    var promptName: String?
 
     func validate() throws {
         guard (1...4096).contains(batch) else { throw ValidationError("--batch must be within 1...4096, not \(batch)") }
@@ -50,6 +52,15 @@ struct EmbedCommand: ParsableCommand {
         let tokenizer = try file.tokenizer()
         let encoder = try Encoder(
             model: file, precision: reference ? .float32 : .int8, activationGroup: compute.activationGroup)
+        let prompt: String
+        do { prompt = try Prompts(task: encoder.configuration.task).text(for: promptName) } catch {
+            throw ValidationError(
+                "--prompt-name \(promptName ?? "") is not one of the model's prompts (\(error.accepted.joined(separator: ", ")))"
+            )
+        }
+        if encoder.configuration.task.classifier != nil {
+            throw ValidationError("\(model) is a sequence classifier, not an embedding model (use flint classify)")
+        }
         var vectors: [[Float]] = []
         var number = 0
         // JSON lines written straight as bytes (each float in its shortest form that reads back the same) and
@@ -79,7 +90,7 @@ struct EmbedCommand: ParsableCommand {
         while let line = readLine(strippingNewline: true) {
             number += 1
             let text = try TextInput.text(of: line, number: number, plain: lines)
-            pending.append(tokenizer.encode(text).ids)
+            pending.append(tokenizer.encode(prompt + text).ids)
             if pending.count == batch { flush() }
         }
         flush()

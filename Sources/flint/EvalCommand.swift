@@ -14,7 +14,8 @@ struct EvalCommand: ParsableCommand {
             confusion matrix and latency percentiles. embed: lines {"text": ..., "embedding": [...]} (reference \
             vectors, e.g. from sentence-transformers); prints cosine fidelity (mean, minimum, 5th percentile) and \
             latency. search: lines {"query": ..., "id": expected document id}; prints hit rate at 1 and at k and \
-            the mean reciprocal rank. The function runs in this process, built from functions/<name>/function.json \
+            the mean reciprocal rank. rerank: lines {"query": ..., "documents": [...], "relevant": [indices]}; \
+            prints NDCG@10, MRR@10 and recall at 1, 5 and 10. The function runs in this process, built from functions/<name>/function.json \
             as the bootstrap builds it; latency is the handler's, without the Runtime API round trip. \
             --predictions scores a file of {"label", "predicted"} lines without running anything.
             """
@@ -173,8 +174,16 @@ struct EvalCommand: ParsableCommand {
             ])
             text =
                 "hit@1 \(format3(Double(hitsAt1) / total)), hit@k \(format3(Double(hitsAtK) / total)), MRR \(format3(reciprocal / total)) over \(rows.count) queries"
+        case "rerank":
+            (figures, text) = try Self.rerank(rows, labeled: labeled) { query, documents in
+                let answer = try invoke(.object(["query": .string(query), "documents": .array(documents)]))
+                let ranked = answer["results"]?.array?.compactMap { $0["index"]?.integer } ?? []
+                predictionLines.append(
+                    .object(["query": .string(query), "ranked": .array(ranked.map { .number(Double($0)) })]))
+                return ranked
+            }
         default:
-            throw ValidationError("flint eval knows classify, embed and search, not \(function)")
+            throw ValidationError("flint eval knows classify, embed, search and rerank, not \(function)")
         }
         let sorted = latencies.sorted()
         func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
@@ -192,6 +201,46 @@ struct EvalCommand: ParsableCommand {
             try body.write(toFile: predictionsOut, atomically: true, encoding: .utf8)
         }
         emit(.object(members), text: text)
+    }
+
+    /// Ranking quality over labeled queries: NDCG@10 (binary relevance), MRR@10 and recall at 1, 5 and 10;
+    /// `rank` gives the document indices best first.
+    static func rerank(
+        _ rows: [JSONValue], labeled: String, rank: (String, [JSONValue]) throws -> [Int]
+    ) throws -> (JSONValue, String) {
+        var ndcg = 0.0, mrr = 0.0
+        var recall = [1: 0.0, 5: 0.0, 10: 0.0]
+        for (number, row) in rows.enumerated() {
+            guard let query = row["query"]?.string, let documents = row["documents"]?.array, !documents.isEmpty,
+                let relevant = row["relevant"]?.array?.compactMap(\.integer), !relevant.isEmpty
+            else {
+                throw ValidationError(
+                    "\(labeled) line \(number + 1): expected {\"query\": ..., \"documents\": [...], \"relevant\": [indices]}"
+                )
+            }
+            let wanted = Set(relevant)
+            let ranked = try rank(query, documents)
+            var dcg = 0.0
+            for (position, index) in ranked.prefix(10).enumerated() where wanted.contains(index) {
+                dcg += 1 / log2(Double(position) + 2)
+            }
+            let ideal = (0..<min(10, wanted.count)).reduce(0.0) { $0 + 1 / log2(Double($1) + 2) }
+            ndcg += dcg / ideal
+            if let first = ranked.prefix(10).firstIndex(where: wanted.contains) { mrr += 1 / Double(first + 1) }
+            for k in recall.keys {
+                recall[k]! += Double(ranked.prefix(k).filter(wanted.contains).count) / Double(wanted.count)
+            }
+        }
+        let total = Double(rows.count)
+        let figures: JSONValue = .object([
+            "ndcgAt10": .number(ndcg / total), "mrrAt10": .number(mrr / total),
+            "recallAt1": .number(recall[1]! / total), "recallAt5": .number(recall[5]! / total),
+            "recallAt10": .number(recall[10]! / total), "total": .number(total),
+        ])
+        let text =
+            "NDCG@10 \(format3(ndcg / total)), MRR@10 \(format3(mrr / total)), recall@1 \(format3(recall[1]! / total)), "
+            + "recall@5 \(format3(recall[5]! / total)), recall@10 \(format3(recall[10]! / total)) over \(rows.count) queries"
+        return (figures, text)
     }
 
     private func emit(_ figures: JSONValue, text: String) {

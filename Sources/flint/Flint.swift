@@ -8,7 +8,7 @@ struct Flint: AsyncParsableCommand {
         abstract: "Flint: serve ML models on AWS Lambda from Swift.",
         subcommands: [
             EmulateCommand.self, BenchCommand.self, QuantizeCommand.self, InspectCommand.self, TokenizeCommand.self,
-            EmbedCommand.self, IndexCommand.self, EvalCommand.self,
+            EmbedCommand.self, RerankCommand.self, ClassifyCommand.self, IndexCommand.self, EvalCommand.self,
         ]
     )
 }

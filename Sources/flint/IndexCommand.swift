@@ -13,7 +13,8 @@ struct IndexCommand: ParsableCommand {
         discussion: """
             Each line is a JSON object with a "text" (or --text-field) and optionally an "id"; every other field is \
             kept as the document's metadata and returned with search results. A plain JSON string is a text \
-            without metadata. Documents get their line number as id when they have none. Prints the index path last.
+            without metadata. Documents get their line number as id when they have none, and are embedded with the \
+            model's document prompt when it has one. Prints the index path last.
             """
     )
 
@@ -36,6 +37,8 @@ struct IndexCommand: ParsableCommand {
         let tokenizer = try file.tokenizer()
         let encoder = try Encoder(model: file)
         let limit = min(encoder.configuration.maxSequenceLength, tokenizer.configuration.maxLength)
+        // Documents get the model's document prompt, as the search function's queries get its query prompt.
+        let prompt = try Prompts(task: encoder.configuration.task).document
         var documents: [JSONValue] = [], sequences: [[Int32]] = []
         for (offset, line) in String(decoding: data, as: UTF8.self).split(
             separator: "\n", omittingEmptySubsequences: false
@@ -50,7 +53,7 @@ struct IndexCommand: ParsableCommand {
                     "line \(number): expected an object with a non-empty \"\(textField)\" string, or a JSON string")
             }
             if members["id"] == nil { members["id"] = .number(Double(number)) }
-            let ids = tokenizer.encode(text, maxLength: limit + 1).ids
+            let ids = tokenizer.encode(prompt + text, maxLength: limit + 1).ids
             if ids.count > limit && !truncate {
                 throw ValidationError(
                     "line \(number): the text has more than \(limit) tokens (pass --truncate to cut it)")

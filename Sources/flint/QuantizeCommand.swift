@@ -89,9 +89,13 @@ struct QuantizeCommand: ParsableCommand {
             "flint quantize: \(output): \(report.fileBytes) bytes (\(String(format: "%.2f", Double(report.fileBytes) / 1e6)) MB) "
                 + "from \(report.sourceBytes) bytes of weights; \(report.tensors.count) tensors, \(quantized.count) int8"
         )
-        print(
-            String(
-                format: "  relative error of int8 tensors: mean %.5f, worst %.5f (%@)", mean, worst?.relativeError ?? 0,
-                worst?.name ?? "-"))
+        if let worst {
+            print(
+                String(format: "  relative error of int8 tensors: mean %.5f, worst %.5f", mean, worst.relativeError)
+                    + " (\(worst.name))")
+        }
+        if let model = try? ModelFile(bytes: bytes) {
+            for line in ModelSummary.lines(model).dropLast() { print("  " + line) }
+        }
     }
 }

@@ -23,19 +23,6 @@ import WordPiece
         return (model, encoder, try model.tokenizer())
     }
 
-    static func apply(_ function: ModelTask.ScoreFunction, _ values: [Float]) -> [Float] {
-        switch function {
-        case .identity: return values
-        case .sigmoid: return values.map { 1 / (1 + expf(-$0)) }
-        case .tanh: return values.map { tanhf($0) }
-        case .softmax:
-            let largest = values.max()!
-            let exponentials = values.map { expf($0 - largest) }
-            let total = exponentials.reduce(0, +)
-            return exponentials.map { $0 / total }
-        }
-    }
-
     @Test(arguments: [true, false])
     func crossEncoderScoresEqualCrossEncoderPredict(float32: Bool) throws {
         let (model, encoder, tokenizer) = try Self.load("rerank-bert", float32: float32)
@@ -47,7 +34,7 @@ import WordPiece
         let pairs = queries.flatMap { query in documents.map { tokenizer.encode(query, $0) } }
         #expect(pairs.contains { $0.ids.count == 40 }, "some pairs are truncated")
         let logits = encoder.classify(batch: pairs.map(\.ids), typeIDs: pairs.map(\.typeIDs))
-        let scores = logits.map { Self.apply(head.crossEncoderActivation, $0)[0] }
+        let scores = logits.map { head.crossEncoderActivation($0)[0] }
         let expected = Self.references["rerank"]!.array!.map { Float($0.number!) }
         let tolerance: Float = float32 ? 1e-3 : 0.02
         for (index, (score, reference)) in zip(scores, expected).enumerated() {
@@ -68,7 +55,7 @@ import WordPiece
         let logits = encoder.classify(batch: texts.map { tokenizer.encode($0).ids })
         let tolerance: Float = float32 ? 1e-3 : 0.02
         for (index, expected) in Self.references[name]!.array!.enumerated() {
-            let scores = Self.apply(head.pipelineFunction, logits[index])
+            let scores = head.pipelineFunction(logits[index])
             for (label, score) in zip(head.labels, scores) {
                 let reference = Float(try #require(expected[label]?.number))
                 #expect(abs(score - reference) <= tolerance, "\(name) text \(index) \(label): \(score) vs \(reference)")

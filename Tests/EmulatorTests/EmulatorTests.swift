@@ -242,7 +242,7 @@ extension EmulatorIntegration {
             #expect(reply.json?["errorType"] == .string("Runtime.NoSuchHandler"))
             #expect(
                 reply.json?["errorMessage"]?.string?.contains(
-                    "this bootstrap serves: classify, echo, embed, probe, search") == true)
+                    "this bootstrap serves: classify, echo, embed, probe, rerank, search") == true)
             #expect(
                 try await EmulatorHarness.eventually {
                     try await emulator.stats("broken")[integer: "environments"] == 0

@@ -40,7 +40,10 @@ import Testing
         let inspect = try Self.run(["inspect", model, "--verify"])
         #expect(inspect.status == 0)
         #expect(inspect.output.contains("SHA-256 verified"))
-        #expect(inspect.output.contains(#""modelName":"tiny""#))
+        #expect(inspect.output.contains("model: tiny (BertModel): 2 layers, hidden 16, 4 heads, feed-forward 32"))
+        #expect(inspect.output.contains("task: sentence embedding, mean pooling, not normalized"))
+        let metadata = try Self.run(["inspect", model, "--json"])
+        #expect(metadata.output.contains(#""modelName":"tiny""#))
 
         let tokenized = try Self.run(
             ["tokenize", "--model", model], input: "\"Hello worlds!\"\n{\"text\": \"playing\"}\n")

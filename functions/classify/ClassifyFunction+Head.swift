@@ -2,12 +2,6 @@ import FlintJSON
 import FlintModel
 import LambdaRuntime
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Classification with the model's own head, as the `transformers` text-classification pipeline computes it: the
 /// head's outputs through softmax (single-label), sigmoid (multi-label, or one output) or nothing (regression).
 ///
@@ -50,7 +44,7 @@ extension ClassifyFunction {
 
         out.append(contentsOf: #"{"results":["#.utf8)
         for (index, values) in outputs.enumerated() {
-            let scores = Self.apply(function, values)
+            let scores = function(values)
             let order = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(topK)
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"index":"#.utf8)
@@ -70,15 +64,5 @@ extension ClassifyFunction {
         }
         out.append(UInt8(ascii: "]"))
         AnswerTail.write(model: model.name, tokens: measured.tokens, into: &out)
-    }
-
-    /// A score function over one text's outputs.
-    static func apply(_ function: ModelTask.ScoreFunction, _ values: [Float]) -> [Float] {
-        switch function {
-        case .softmax: softmax(values)
-        case .sigmoid: values.map { 1 / (1 + expf(-$0)) }
-        case .tanh: values.map { tanhf($0) }
-        case .identity: values
-        }
     }
 }

@@ -4,12 +4,6 @@ import FlintModel
 import LambdaRuntime
 import WordPiece
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Reranking, the second stage of a retrieval pipeline: documents ordered by relevance to a query.
 ///
 /// Request: a ``RerankRequest`` (Cohere's / Jina's shape), direct or as the JSON body of `POST /rerank` or
@@ -120,7 +114,7 @@ struct RerankFunction: FunctionBody {
         let outputs = model.classify(ids, typeIDs: types)
         measured.forwardMilliseconds += stopwatch.lap()
         let activation = request.rawScores ? .identity : head.crossEncoderActivation
-        return outputs.map { ClassifyFunction.apply(activation, $0)[0] }
+        return outputs.map { activation($0)[0] }
     }
 
     /// The cosine of the query's embedding and each document's.
