@@ -10,6 +10,7 @@
 //   ... --handler embed --python-handler embed_handler.handler --event '{"input":"..."}' \
 //       --batch-event '{"input":[...32 texts...]}' --env FLINT_MODEL=... --env PEER_MODEL_DIR=...   (BENCHMARKS.md)
 //   ... --compare OLD/bootstrap --compare-env FLINT_MODEL=old.flint     (two builds side by side, interleaved)
+//   --python-handler may be repeated: each handler is one more subject (the rerank benchmark's two peers).
 import Foundation
 import Synchronization
 
@@ -224,7 +225,7 @@ var spawns = 21
 var invocations = 2000
 var withPythonRIC = false
 var handler = "echo"
-var pythonHandler = "echo_handler.handler"
+var pythonHandlers: [String] = []
 var eventText = #"{"ping":1}"#
 var batchEventText: String? = nil
 var extraEnvironment: [String: String] = [:]
@@ -243,7 +244,7 @@ while let argument = arguments.next() {
     case "--invocations": invocations = Int(arguments.next() ?? "") ?? invocations
     case "--python-ric": withPythonRIC = true
     case "--handler": handler = arguments.next() ?? handler
-    case "--python-handler": pythonHandler = arguments.next() ?? pythonHandler
+    case "--python-handler": pythonHandlers += arguments.next().map { [$0] } ?? []
     case "--event": eventText = arguments.next() ?? eventText
     case "--batch-event": batchEventText = arguments.next()
     case "--env":
@@ -283,8 +284,12 @@ if withPythonRIC {
     var environment = lambdaEnvironment
     environment["PYTHONPATH"] = peers
     environment["HOME"] = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
-    let argv = [python, "-m", "awslambdaric", pythonHandler]
-    subjects.append(Subject(name: "python awslambdaric", argv: argv, environment: environment))
+    // One subject per --python-handler (repeatable), each named after its handler when there are several.
+    let handlers = pythonHandlers.isEmpty ? ["echo_handler.handler"] : pythonHandlers
+    for pythonHandler in handlers {
+        let name = handlers.count == 1 ? "python awslambdaric" : "python \(pythonHandler)"
+        subjects.append(Subject(name: name, argv: [python, "-m", "awslambdaric", pythonHandler], environment: environment))
+    }
 }
 
 // --- cold starts, interleaved ---------------------------------------------------------------------------------------
