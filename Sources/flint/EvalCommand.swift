@@ -111,7 +111,7 @@ struct EvalCommand: ParsableCommand {
                 guard let input = row["text"]?.string, let label = row["label"]?.string else {
                     throw ValidationError("\(labeled) line \(number + 1): expected {\"text\": ..., \"label\": ...}")
                 }
-                let answer = try invoke(.object(["input": .string(input)]))
+                let answer = try invoke(.object(["input": .string(input), "truncate": .bool(true)]))
                 let guess = answer["results"]?.array?.first?["label"]?.string ?? ""
                 truth.append(label)
                 predicted.append(guess)

@@ -99,6 +99,69 @@ extension EmulatorIntegration {
             #expect((figures["latencyMs"]?["p50"]?.number ?? 0) > 0)
         }
 
+        /// `flint eval classify` runs a model's own head as well as the zero-shot classifier.
+        @Test func evalClassifyRunsAModelsHead() throws {
+            let labeled = NSTemporaryDirectory() + "flint-head-labeled-\(UUID().uuidString).jsonl"
+            let texts = Self.references["texts"]!.array!.compactMap(\.string)
+            let labels = ["negative", "neutral", "positive"]
+            let lines = texts.enumerated().map { index, text in
+                String(
+                    decoding: JSONValue.object(["text": .string(text), "label": .string(labels[index % 3])]).jsonBytes,
+                    as: UTF8.self)
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: labeled, atomically: true, encoding: .utf8)
+            let result = try SearchClassifyTests.run([
+                "eval", "classify", labeled, "--model", try Self.model("classify-bert"), "--functions-dir",
+                "\(CLITests.repository)/functions", "--json",
+            ])
+            #expect(result.status == 0, "\(result.error)")
+            let figures = try JSONValue(parsing: result.output)
+            #expect(figures["total"]?.integer == texts.count, "\(result.output)")
+            // The head's predictions: the pipeline's best label for each text.
+            let expected = Self.references["classify-bert"]!.array!.map { scores in
+                scores.object!.max { $0.value.number! < $1.value.number! }!.key
+            }
+            let correct = expected.indices.filter { expected[$0] == labels[$0 % 3] }.count
+            #expect(figures["accuracy"]?.number == Double(correct) / Double(texts.count), "\(result.output)")
+        }
+
+        /// Search over an index `flint index` made with a prompted model: documents with its document prompt, the
+        /// query with its query prompt, so the scores are sentence-transformers' cosines of the two.
+        @Test func searchUsesTheQueryAndDocumentPrompts() async throws {
+            let model = try Self.model("embed-distilbert-prompts")
+            let root = try SearchClassifyTests.taskRoot("search")
+            let texts = Self.references["texts"]!.array!.compactMap(\.string)
+            let corpus = root + "/corpus.jsonl"
+            try
+                (texts.map { String(decoding: JSONValue.object(["text": .string($0)]).jsonBytes, as: UTF8.self) }
+                .joined(separator: "\n") + "\n").write(toFile: corpus, atomically: true, encoding: .utf8)
+            let indexed = try SearchClassifyTests.run([
+                "index", corpus, "--model", model, "--truncate", "-o", root + "/index.flintidx",
+            ])
+            #expect(indexed.status == 0, "\(indexed.error)")
+            let emulator = try await EmulatorHarness([
+                EmulatorHarness.function(
+                    "search", timeout: .seconds(20), environment: ["FLINT_MODEL": model], taskRoot: root)
+            ])
+            let query = String(
+                decoding: JSONValue.object(["query": .string(texts[0]), "top_k": .number(6)]).jsonBytes, as: UTF8.self)
+            let reply = try #require(try await emulator.invoke("search", query).json)
+            let embedded = Self.references["embed"]!["embed-distilbert-prompts"]!
+            let queryVector = embedded["query"]!.array![0].array!.compactMap(\.number)
+            let results = try #require(reply["results"]?.array, "\(reply)")
+            #expect(results.count == texts.count)
+            for result in results {
+                let index = result["document"]!["id"]!.integer! - 1
+                let document = embedded["document"]!.array![index].array!.compactMap(\.number)
+                let cosine =
+                    zip(queryVector, document).reduce(0) { $0 + $1.0 * $1.1 }
+                    / (queryVector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                        * document.reduce(0) { $0 + $1 * $1 }.squareRoot())
+                #expect(abs(result["score"]!.number! - cosine) <= 0.02, "document \(index)")
+            }
+            try await emulator.stop()
+        }
+
         /// The CLI's reference path gives the Python libraries' numbers within 1e-3.
         @Test func referenceCommandsEqualThePythonLibraries() throws {
             let documents = Self.references["documents"]!.array!.map { String(decoding: $0.jsonBytes, as: UTF8.self) }
