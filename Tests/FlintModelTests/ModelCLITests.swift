@@ -1,5 +1,6 @@
 import FlintJSON
 import Foundation
+import TestSupport
 import Testing
 
 /// `flint quantize`, `flint inspect` and `flint tokenize` as users run them.
@@ -12,20 +13,7 @@ import Testing
 
     static func run(_ arguments: [String], input: String = "") throws -> (status: Int32, output: String, error: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: flint)
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        try CommandRun.run(flint, arguments, input: input)
     }
 
     @Test func quantizeInspectTokenize() throws {

@@ -80,7 +80,7 @@ struct BootstrapProcessTests {
         #expect(api.posts.first?.headers["lambda-runtime-function-error-type"] == "Runtime.NoSuchHandler")
         #expect(
             finished.stderr.contains(
-                "no handler named 'nope'; this bootstrap serves: classify, echo, embed, probe, search"))
+                "no handler named 'nope'; this bootstrap serves: classify, echo, embed, probe, rerank, search"))
     }
 
     @Test func missingRuntimeAPISaysSoInOneLine() throws {

@@ -44,23 +44,12 @@ extension ClassifyFunction {
 
         out.append(contentsOf: #"{"results":["#.utf8)
         for (index, values) in outputs.enumerated() {
-            let scores = function(values)
-            let order = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(topK)
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"index":"#.utf8)
             JSONText.appendNumber(Double(index), to: &out)
-            out.append(contentsOf: #","label":"#.utf8)
-            JSONText.appendString(head.labels[order.first!], to: &out)
-            out.append(contentsOf: #","scores":["#.utf8)
-            for (rank, label) in order.enumerated() {
-                if rank > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: #"{"label":"#.utf8)
-                JSONText.appendString(head.labels[label], to: &out)
-                out.append(contentsOf: #","score":"#.utf8)
-                JSONText.appendFloat(scores[label], to: &out)
-                out.append(UInt8(ascii: "}"))
-            }
-            out.append(contentsOf: "]}".utf8)
+            out.append(UInt8(ascii: ","))
+            ClassifierScores.write(values, function: function, labels: head.labels, top: topK, into: &out)
+            out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
         AnswerTail.write(model: model.name, tokens: measured.tokens, into: &out)
