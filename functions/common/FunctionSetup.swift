@@ -58,9 +58,8 @@ struct FunctionSetup {
                 prompts[name] = text
             }
         }
-        let defaultName = try configuration.value("defaultPromptName").map { _ in
-            try configuration.string("defaultPromptName", default: "")
-        }
+        let named = configuration.value("defaultPromptName").map { $0 != .null } ?? false
+        let defaultName = named ? try configuration.string("defaultPromptName", default: "") : nil
         return try open(variable: "FLINT_MODEL", key: "model", default: "model.flint") {
             try EmbeddingModel(path: $0, compute: compute, prompts: prompts, defaultPromptName: defaultName)
         }
