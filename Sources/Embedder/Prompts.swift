@@ -37,7 +37,8 @@ public struct Prompts: Sendable, Equatable {
 
     /// The names a request may use.
     public var accepted: [String] {
-        byName.isEmpty ? Self.commonNames : Set(byName.keys).union(Self.aliases.keys.filter { resolve($0) != nil }).sorted()
+        byName.isEmpty
+            ? Self.commonNames : Set(byName.keys).union(Self.aliases.keys.filter { resolve($0) != nil }).sorted()
     }
 
     /// The prompt text for `name` (nil: the default prompt, or none); an unknown name throws the accepted ones.
