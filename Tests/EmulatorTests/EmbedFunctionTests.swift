@@ -269,7 +269,14 @@ extension EmulatorIntegration {
             let line = try #require(try Self.metricLines(first).last)
             let directive = try #require(line["_aws"]?["CloudWatchMetrics"]?.array?.first)
             #expect(directive["Namespace"] == .string("FlintTest"))
-            #expect(directive["Dimensions"] == .array([.array([.string("FunctionName"), .string("Model")])]))
+            #expect(
+                directive["Dimensions"]
+                    == .array(
+                        [
+                            ["FunctionName", "Model"], ["FunctionName", "FunctionVersion"],
+                            ["FunctionName", "ModelVersion"],
+                        ]
+                        .map { .array($0.map { .string($0) }) }))
             let names = Set((directive["Metrics"]?.array ?? []).compactMap { $0["Name"]?.string })
             #expect(
                 names.isSuperset(of: [
@@ -279,7 +286,7 @@ extension EmulatorIntegration {
             #expect(line["_aws"]?["Timestamp"]?.number ?? 0 > 1.7e12)
             #expect(
                 line["FunctionName"] == .string("embed") && line["Model"] == .string("tiny")
-                    && line["ModelVersion"]?.string?.count == 12)
+                    && line["ModelVersion"]?.string?.count == 12 && line["FunctionVersion"] == .string("$LATEST"))
             #expect(line["ColdStart"] == .number(1) && line["BatchSize"] == .number(1))
             let total = try #require(line["TotalTime"]?.number), forward = try #require(line["ForwardTime"]?.number)
             #expect(total >= forward && forward > 0)

@@ -16,6 +16,8 @@ struct FunctionSetup {
     let compute: ComputeSettings
     /// The function's name (metrics dimension).
     let functionName: String
+    /// The function's version, `$LATEST` or a published number (metrics dimension).
+    let functionVersion: String
     /// Where EMF lines go.
     let outputFileDescriptor: Int32
     private let context: HandlerInitContext
@@ -30,6 +32,7 @@ struct FunctionSetup {
             throw ConfigurationError(error.description)
         }
         functionName = context.function.name
+        functionVersion = context.function.version
         outputFileDescriptor = context.outputFileDescriptor
     }
 
@@ -81,7 +84,8 @@ struct FunctionSetup {
     /// The EMF writer, from `metrics` in function.json.
     func metrics(model: EmbeddingModel?) throws -> MetricsEmitter {
         try MetricsEmitter(
-            configuration: configuration, functionName: functionName, model: model, fileDescriptor: outputFileDescriptor
+            configuration: configuration, functionName: functionName, functionVersion: functionVersion, model: model,
+            fileDescriptor: outputFileDescriptor
         )
     }
 }

@@ -36,10 +36,12 @@ public struct InvocationMetrics: Sendable {
 /// `aggregateSeconds` > 0, one per interval with every value of the interval (EMF's value arrays), flushed by the
 /// first invocation after the interval ends (no timer thread: an idle environment emits nothing).
 ///
-/// Metrics (namespace from function.json's `metrics.namespace`, default `Flint`; dimensions FunctionName and
-/// Model): TokenizeTime, ForwardTime, SearchTime, TotalTime (ms), Tokens, BatchSize, Truncations, Rejected, ColdStart (1 on the
-/// environment's first invocation), Invocations. Properties: ModelVersion and, per invocation, requestId. Never
-/// any input text.
+/// Metrics (namespace from function.json's `metrics.namespace`, default `Flint`): TokenizeTime, ForwardTime,
+/// SearchTime, TotalTime (ms), Tokens, BatchSize, Truncations, Rejected, ColdStart (1 on the environment's first
+/// invocation), Invocations. Each is published under three dimension sets (``dimensionSets``): FunctionName and
+/// Model; FunctionName and FunctionVersion (what a canary's alarms watch: the new version alone); FunctionName and
+/// ModelVersion (what the dashboard draws a line per model for). Properties: requestId per invocation. Never any
+/// input text.
 public final class MetricsEmitter: Sendable {
     private static let metrics: [(name: String, unit: String)] = [
         ("TokenizeTime", "Milliseconds"), ("ForwardTime", "Milliseconds"), ("SearchTime", "Milliseconds"),
@@ -54,27 +56,35 @@ public final class MetricsEmitter: Sendable {
         var windowStart: Int64 = 0
     }
 
+    /// The dimension sets every metric is published under (those whose values are known: Model and ModelVersion
+    /// only for a model function). The template's alarms and dashboard name these; a test compares them.
+    public static let dimensionSets = [
+        ["FunctionName", "Model"], ["FunctionName", "FunctionVersion"], ["FunctionName", "ModelVersion"],
+    ]
+
     private let namespace: String
     private let dimensions: [String: String]
-    private let properties: [String: String]
     private let aggregateMilliseconds: Int64
     private let fileDescriptor: Int32
     private let state = Mutex(State())
 
-    /// Reads `metrics.namespace` and `metrics.aggregateSeconds` from the configuration.
+    /// Reads `metrics.namespace` and `metrics.aggregateSeconds` from the configuration; `functionVersion` is the
+    /// environment's `AWS_LAMBDA_FUNCTION_VERSION`.
     public init(
-        configuration: FunctionConfiguration, functionName: String, model: EmbeddingModel?, fileDescriptor: Int32 = 1
+        configuration: FunctionConfiguration, functionName: String, functionVersion: String = "$LATEST",
+        model: EmbeddingModel?, fileDescriptor: Int32 = 1
     ) throws {
         namespace = try configuration.string("namespace", in: "metrics", default: "Flint")
         aggregateMilliseconds = Int64(try configuration.number("aggregateSeconds", in: "metrics", default: 0) * 1000)
-        var dimensions = ["FunctionName": functionName.isEmpty ? "local" : functionName]
-        var properties: [String: String] = [:]
+        var dimensions = [
+            "FunctionName": functionName.isEmpty ? "local" : functionName,
+            "FunctionVersion": functionVersion.isEmpty ? "$LATEST" : functionVersion,
+        ]
         if let model {
             dimensions["Model"] = model.name
-            properties["ModelVersion"] = model.version
+            dimensions["ModelVersion"] = model.version
         }
         self.dimensions = dimensions
-        self.properties = properties
         self.fileDescriptor = fileDescriptor
     }
 
@@ -112,7 +122,6 @@ public final class MetricsEmitter: Sendable {
     ) {
         var members = extra
         for (name, value) in dimensions { members[name] = .string(value) }
-        for (name, value) in properties { members[name] = .string(value) }
         for metric in values { members[metric.name] = .number(metric.value) }
         members["_aws"] = header(timestamp: LambdaContext.nowMilliseconds(), metrics: values.map { ($0.name, $0.unit) })
         var line = JSONValue.object(members).jsonBytes
@@ -134,7 +143,10 @@ public final class MetricsEmitter: Sendable {
             "CloudWatchMetrics": .array([
                 .object([
                     "Namespace": .string(namespace),
-                    "Dimensions": .array([.array(dimensions.keys.sorted().map { .string($0) })]),
+                    "Dimensions": .array(
+                        Self.dimensionSets.filter { $0.allSatisfy { dimensions[$0] != nil } }.map {
+                            .array($0.map { .string($0) })
+                        }),
                     "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
                 ])
             ]),
@@ -144,7 +156,6 @@ public final class MetricsEmitter: Sendable {
     private func document(timestamp: Int64, values: [JSONValue], requestID: String?) -> [UInt8] {
         var members: [String: JSONValue] = ["_aws": header(timestamp: timestamp, metrics: Self.metrics)]
         for (name, value) in dimensions { members[name] = .string(value) }
-        for (name, value) in properties { members[name] = .string(value) }
         for (index, metric) in Self.metrics.enumerated() { members[metric.name] = values[index] }
         if let requestID { members["requestId"] = .string(requestID) }
         var line = JSONValue.object(members).jsonBytes
