@@ -25,7 +25,8 @@ extension EmulatorIntegration {
                 "AuthType: !Ref FunctionUrlAuthType", "Default: AWS_IAM", "ReportBatchItemFailures",
                 "MaximumConcurrency:",
                 "MaximumBatchingWindowInSeconds:", "deadLetterTargetArn", "ReservedConcurrentExecutions:",
-                "AutoPublishAlias: live", "ProvisionedConcurrentExecutions:", "OnFailure:",
+                "AutoPublishAlias: live", "ProvisionedConcurrentExecutions:", "OnFailure:", "DeploymentPreference:",
+                "Type: AWS::CloudWatch::Dashboard", "Default: Canary10Percent5Minutes",
             ] {
                 #expect(text.contains(required), "the template lacks \(required)")
             }
