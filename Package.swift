@@ -89,6 +89,9 @@ let package = Package(
             path: "bootstrap",
             swiftSettings: strict
         ),
+        // Starting an environment's process: fork and exec with every other descriptor closed, a parent-death signal
+        // and its cgroups joined before it runs.
+        .target(name: "CSpawn"),
         // The local Lambda service: Invoke API for callers, one Runtime API endpoint per execution environment.
         // Plain SwiftNIO on one event loop: no thread hop between a caller's connection and a runtime's.
         .target(
@@ -97,7 +100,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                "FlintJSON", "FlintSystem",
+                "FlintJSON", "FlintSystem", "CSpawn",
             ],
             swiftSettings: strict
         ),

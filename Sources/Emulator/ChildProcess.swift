@@ -1,3 +1,4 @@
+import CSpawn
 import Foundation
 import Synchronization
 
@@ -5,17 +6,13 @@ import Synchronization
 import Glibc
 #endif
 
-/// glibc (2.29+) has it; Swift's Glibc module does not export the `_np` declaration.
-@_silgen_name("posix_spawn_file_actions_addchdir_np")
-private func spawnAddChdir(
-    _ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>
-) -> Int32
-
 /// A spawned execution-environment process: its pid, its output as lines, and its exit.
 ///
-/// Standard output and standard error are read by one thread each and delivered line by line to `onLine`; the
-/// exit status (or terminating signal) is delivered once to `onExit` after both streams are drained. It does not
-/// restart anything: the function service decides what an exit means.
+/// Started by `flint_spawn`: it inherits nothing but its standard streams (not the emulator's listeners, epoll or
+/// timer descriptors), runs in its own process group, is killed when the emulator dies however it dies, and joins
+/// its cgroups before it runs. Standard output and standard error are read by one thread each and delivered line
+/// by line to `onLine`; the exit status (or terminating signal) is delivered once to `onExit` after both streams
+/// are drained. It does not restart anything: the function service decides what an exit means.
 final class ChildProcess: @unchecked Sendable {
     /// How the process ended.
     enum Termination: Sendable, Equatable, CustomStringConvertible {
@@ -56,9 +53,11 @@ final class ChildProcess: @unchecked Sendable {
         let delivering = Atomic<Int>(0)
     }
 
-    /// Spawns `executable` with exactly `environment`, in `directory`.
+    /// Spawns `executable` with exactly `environment`, in `directory`, inside the cgroups whose `cgroup.procs` files
+    /// `cgroups` names.
     init(
         executable: String, arguments: [String] = [], environment: [String: String], directory: String?,
+        cgroups: [String] = [],
         onLine: @escaping @Sendable (_ line: String, _ isError: Bool) -> Void,
         onExit: @escaping @Sendable (Termination) -> Void
     ) throws {
@@ -67,45 +66,29 @@ final class ChildProcess: @unchecked Sendable {
         guard pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             throw EmulatorError.spawnFailed("cannot create pipes: \(String(cString: strerror(errno)))")
         }
-        // Close-on-exec, so other children do not inherit these pipes and keep them open after this one exits.
+        // Close-on-exec for the other children; this one gets its ends as its standard streams.
         for descriptor in outPipe + errPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        if let directory { _ = spawnAddChdir(&actions, directory) }
-        // Its own process group, so a Ctrl-C at the terminal reaches the emulator only, which then stops children
-        // in order rather than having them die mid-invocation.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGHUP] { sigaddset(&defaultSignals, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setflags(
-            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        let procs = cgroups.map { UnsafePointer(strdup($0)) }
         defer {
             for argument in argv { free(argument) }
             for variable in envp { free(variable) }
+            for path in procs { free(UnsafeMutablePointer(mutating: path)) }
         }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        var failedStep: UnsafePointer<CChar>? = nil
+        let pid = procs.withUnsafeBufferPointer { paths in
+            flint_spawn(
+                executable, argv, envp, outPipe[1], errPipe[1], directory, paths.baseAddress, Int32(paths.count),
+                &failedStep)
+        }
         close(outPipe[1])
         close(errPipe[1])
-        guard result == 0 else {
+        guard pid > 0 else {
             close(outPipe[0])
             close(errPipe[0])
-            throw EmulatorError.spawnFailed("cannot start \(executable): \(String(cString: strerror(result)))")
+            let step = failedStep.map { String(cString: $0) } ?? "spawn"
+            throw EmulatorError.spawnFailed("cannot start \(executable) (\(step)): \(String(cString: strerror(-pid)))")
         }
         self.pid = pid
         self.outputDescriptors = [outPipe[0], errPipe[0]]

@@ -15,14 +15,16 @@ extension EmulatorIntegration {
         static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
 
-        /// Starts `flint emulate` on a free port and returns the process and its port once it serves.
-        static func startEmulator(_ arguments: [String]) throws -> (Process, Int, Pipe) {
+        /// Starts `flint emulate` on a free port (running `bootstrap` in each environment) and returns the process and
+        /// its port once it serves.
+        static func startEmulator(
+            _ arguments: [String], bootstrap: String = EmulatorHarness.bootstrap
+        ) throws -> (Process, Int, Pipe) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: flint)
             process.arguments =
                 ["emulate"] + arguments + [
-                    "--bootstrap", EmulatorHarness.bootstrap, "--port", "0",
-                    "--functions-dir", "\(repository)/functions",
+                    "--bootstrap", bootstrap, "--port", "0", "--functions-dir", "\(repository)/functions",
                 ]
             let output = Pipe()
             process.standardOutput = output
