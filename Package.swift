@@ -78,7 +78,7 @@ let package = Package(
         // Every deployable function, one folder each, plus the registry that maps `_HANDLER` to a handler.
         .target(
             name: "Functions",
-            dependencies: ["LambdaRuntime", "FlintJSON", "FlintSystem", "Embedder", "FlintModel", "WordPiece"],
+            dependencies: ["LambdaRuntime", "FlintJSON", "FlintSystem", "Embedder", "FlintModel", "WordPiece", "CKernels"],
             path: "functions",
             exclude: ["echo/function.json", "probe/function.json", "embed/function.json", "search/function.json", "search/corpus.jsonl", "classify/function.json", "rerank/function.json"],
             swiftSettings: strict

@@ -8,7 +8,7 @@ public enum FunctionRegistry {
     /// The registry the `bootstrap` executable uses.
     public static let all = HandlerRegistry([
         "echo": { _ in EchoHandler() },
-        "probe": { _ in ProbeHandler() },
+        "probe": ProbeHandler.make,
         "embed": EmbedFunction.make,
         "search": SearchFunction.make,
         "classify": ClassifyFunction.make,

@@ -1,6 +1,6 @@
 // A small persistent thread pool for intra-op parallelism: workers start once, sleep on a condition variable, and
 // take numbered parts of a job. Sized as flint_pool_configure says, else from the CPUs this process may use
-// (affinity mask and cgroup v2 CPU quota; Lambda gives up to 6 vCPUs). Work too small to split runs on the caller alone.
+// (affinity mask and the cgroup's CPU quota, v1 or v2; Lambda gives up to 6 vCPUs). Work too small to split runs on the caller alone.
 #define _GNU_SOURCE
 #include "flint_kernels.h"
 
@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define FLINT_MAX_THREADS 16
@@ -31,6 +32,8 @@ static _Atomic int parts_pending = 0;
 static long spin_nanoseconds = 200000;
 // Threads asked for by flint_pool_configure; 0 sizes the pool from the CPUs.
 static int configured_threads = 0;
+// flint_pool_cap's limit on a pool sized from the CPUs; 0 for none.
+static int cpu_cap = 0;
 static _Atomic int pool_started = 0;
 
 static long monotonic_nanoseconds(void) {
@@ -70,17 +73,55 @@ static int parts_done(unsigned long unused) { (void)unused; return atomic_load_e
 static void (*job_function)(void *, int, int) = NULL;
 static void *job_argument = NULL;
 
+// CPUs a quota of `quota` per `period` microseconds allows, rounded up (0: no quota).
+static int cpus_for(long quota, long period) { return quota > 0 && period > 0 ? (int)((quota + period - 1) / period) : 0; }
+
+// The CPU quota of this process's own cgroup (as the emulator and Lambda set it): cgroup v2's cpu.max, or v1's
+// cpu.cfs_quota_us and cpu.cfs_period_us, under the path /proc/self/cgroup gives (inside a cgroup namespace the
+// path is "/", and the files are at the mount's top). 0 when there is no quota.
 static int quota_cpus(void) {
-    FILE *file = fopen("/sys/fs/cgroup/cpu.max", "r");
-    if (!file) return 0;
-    char quota[32] = {0};
-    long period = 0;
-    int cpus = 0;
-    if (fscanf(file, "%31s %ld", quota, &period) == 2 && period > 0 && quota[0] != 'm') {
-        long value = atol(quota);
-        cpus = (int)((value + period - 1) / period);
+    FILE *groups = fopen("/proc/self/cgroup", "r");
+    char line[512], v2[256] = "", v1[256] = "";
+    int found_v1 = 0;
+    while (groups && fgets(line, sizeof line, groups)) {
+        line[strcspn(line, "\n")] = 0;
+        char *controllers = strchr(line, ':');
+        char *path = controllers ? strchr(controllers + 1, ':') : NULL;
+        if (!path) continue;
+        *path++ = 0;
+        controllers++;
+        if (controllers[0] == 0) {
+            snprintf(v2, sizeof v2, "%s", path);
+        } else {
+            // "cpu", "cpu,cpuacct" or "cpuacct,cpu": the cpu controller alone, not cpuset.
+            for (char *name = strtok(controllers, ","); name; name = strtok(NULL, ",")) {
+                if (strcmp(name, "cpu") == 0) { snprintf(v1, sizeof v1, "%s", path); found_v1 = 1; }
+            }
+        }
     }
-    fclose(file);
+    if (groups) fclose(groups);
+    char file[600];
+    int cpus = 0;
+    if (found_v1) {
+        long quota = 0, period = 0;
+        snprintf(file, sizeof file, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us", strcmp(v1, "/") == 0 ? "" : v1);
+        FILE *f = fopen(file, "r");
+        if (f) { if (fscanf(f, "%ld", &quota) != 1) quota = 0; fclose(f); }
+        snprintf(file, sizeof file, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us", strcmp(v1, "/") == 0 ? "" : v1);
+        f = fopen(file, "r");
+        if (f) { if (fscanf(f, "%ld", &period) != 1) period = 0; fclose(f); }
+        cpus = cpus_for(quota, period);
+    }
+    if (cpus == 0) {
+        snprintf(file, sizeof file, "/sys/fs/cgroup%s/cpu.max", strcmp(v2, "/") == 0 ? "" : v2);
+        FILE *f = fopen(file, "r");
+        if (f) {
+            char quota[32] = {0};
+            long period = 0;
+            if (fscanf(f, "%31s %ld", quota, &period) == 2 && quota[0] != 'm') cpus = cpus_for(atol(quota), period);
+            fclose(f);
+        }
+    }
     return cpus;
 }
 
@@ -116,6 +157,7 @@ static void start_pool(void) {
     if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
     int quota = quota_cpus();
     if (quota > 0 && quota < cpus) cpus = quota;
+    if (cpu_cap > 0 && cpu_cap < cpus) cpus = cpu_cap;
     atomic_store(&pool_started, 1);
     if (configured_threads > 0) cpus = configured_threads;
     if (cpus > FLINT_MAX_THREADS) cpus = FLINT_MAX_THREADS;
@@ -132,6 +174,12 @@ int flint_pool_configure(int threads, long spin_microseconds) {
     if (atomic_load(&pool_started) || threads < 0) return 0;
     configured_threads = threads;
     if (spin_microseconds >= 0) spin_nanoseconds = spin_microseconds * 1000L;
+    return 1;
+}
+
+int flint_pool_cap(int cpus) {
+    if (atomic_load(&pool_started) || cpus < 0) return 0;
+    cpu_cap = cpus;
     return 1;
 }
 

@@ -24,6 +24,10 @@ public struct ComputeSettings: Sendable, Equatable {
     public var kernel: flint_kernel_path?
     /// `FLINT_THREADS`: intra-op threads; nil sizes the pool from the CPUs this process may use.
     public var threads: Int?
+    /// The most threads a pool sized from the CPUs may have: from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, the CPUs
+    /// Lambda grants that memory size (⌈MB / 1,769⌉, at most 6; below 1,769 MB a fraction of one CPU, where a
+    /// second thread only waits). Nil: no cap.
+    public var cpuCap: Int?
     /// `FLINT_SPIN_US`: how long idle workers poll before sleeping, in µs; nil keeps the pool's default.
     public var spinMicroseconds: Int?
     /// `FLINT_ACTIVATION_GROUP`: activations are quantized in groups of this many values (a multiple of 4), each
@@ -33,8 +37,8 @@ public struct ComputeSettings: Sendable, Equatable {
     /// The defaults: best kernel, pool sized from the CPUs, groups of 64.
     public init() {}
 
-    /// Reads `FLINT_KERNEL`, `FLINT_THREADS`, `FLINT_SPIN_US` and `FLINT_ACTIVATION_GROUP` through `lookup`; an
-    /// unset or empty variable keeps the default.
+    /// Reads `FLINT_KERNEL`, `FLINT_THREADS`, `FLINT_SPIN_US`, `FLINT_ACTIVATION_GROUP` and Lambda's
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` through `lookup`; an unset or empty variable keeps the default.
     public init(lookup: (String) -> String?) throws(Invalid) {
         func value(_ name: String) -> String? { lookup(name).flatMap { $0.isEmpty ? nil : $0 } }
         if let name = value("FLINT_KERNEL") {
@@ -70,6 +74,9 @@ public struct ComputeSettings: Sendable, Equatable {
             }
             spinMicroseconds = microseconds
         }
+        if let text = value("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), let megabytes = Int(text), megabytes > 0 {
+            cpuCap = Self.lambdaCPUs(memoryMegabytes: megabytes)
+        }
         if let text = value("FLINT_ACTIVATION_GROUP") {
             guard let group = Int(text), group >= 0, group % 4 == 0 else {
                 throw Invalid(description: "FLINT_ACTIVATION_GROUP '\(text)' is not 0 or a positive multiple of 4")
@@ -78,6 +85,9 @@ public struct ComputeSettings: Sendable, Equatable {
         }
     }
 
+    /// The whole CPUs Lambda grants a memory size: ⌈MB / 1,769⌉, from 1 to 6.
+    public static func lambdaCPUs(memoryMegabytes: Int) -> Int { min(6, max(1, (memoryMegabytes + 1768) / 1769)) }
+
     /// Sets the kernel path and sizes the thread pool. Both are process-wide and fixed once the first kernel has
     /// run, so this must come before any encoder works; after that a setting that would change them is refused.
     public func apply() throws(Invalid) {
@@ -85,6 +95,7 @@ public struct ComputeSettings: Sendable, Equatable {
             throw Invalid(
                 description: "FLINT_KERNEL '\(String(cString: flint_kernel_name(kernel)))' cannot be used here")
         }
+        if let cpuCap { _ = flint_pool_cap(Int32(cpuCap)) }
         guard threads != nil || spinMicroseconds != nil else { return }
         if flint_pool_configure(Int32(threads ?? 0), spinMicroseconds ?? -1) == 0, let threads,
             Int(flint_thread_count()) != threads

@@ -21,15 +21,31 @@ public final class Emulator: Sendable {
     private let services: [String: FunctionService]
     private let options: EmulatorOptions
     private let stopSignal = AsyncStream.makeStream(of: Void.self)
+    /// The cgroups environments run in, when `options.resourceLimits` asked for them and the hierarchy allows.
+    private let limits: ResourceLimits?
+    /// Why the environments run without limits although they were asked for, in one line.
+    public let resourceLimitsUnavailable: String?
 
-    /// Prepares the emulator; nothing starts until `run`.
+    /// Prepares the emulator; nothing starts until `run`. With `options.resourceLimits`, it creates its cgroups
+    /// now (``resourceLimitsUnavailable`` says why it could not).
     public init(functions: [FunctionDefinition], options: EmulatorOptions) {
         self.options = options
         self.loop = group.next()
+        var limits: ResourceLimits? = nil
+        var unavailable: String? = nil
+        if options.resourceLimits {
+            switch ResourceLimits.open() {
+            case .success(let opened): limits = opened
+            case .failure(let reason): unavailable = reason.description
+            }
+        }
+        self.limits = limits
+        self.resourceLimitsUnavailable = unavailable
         let sink = LogSink(enabled: options.printsLogs)
         var services: [String: FunctionService] = [:]
         for function in functions {
-            services[function.name] = FunctionService(loop: loop, definition: function, options: options, sink: sink)
+            services[function.name] = FunctionService(
+                loop: loop, definition: function, options: options, sink: sink, limits: limits)
         }
         self.services = services
     }
@@ -74,6 +90,7 @@ public final class Emulator: Sendable {
             }
         }
         try await stopped.futureResult.get()
+        limits?.close()
     }
 
     /// Begins an orderly stop: refuse new invocations, finish in-flight ones, stop every environment.

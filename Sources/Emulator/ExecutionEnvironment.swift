@@ -17,6 +17,8 @@ final class ExecutionEnvironment {
     var startedAt = ContinuousClock.now
     var state = State.starting
     var process: ChildProcess? = nil
+    /// Its cgroups, when the emulator applies Lambda's limits.
+    var cgroup: ResourceLimits.Group? = nil
     var server: RuntimeServer? = nil
     /// `/next` requests waiting for an invocation, each with an id so a closed connection can withdraw its own.
     var waiters: [(id: Int, deliver: (Dispatch?) -> Void)] = []

@@ -19,6 +19,8 @@ public struct FunctionDefinition: Sendable {
     public var timeout: Duration
     /// Extra environment variables for the function (`--env NAME=VALUE`).
     public var environment: [String: String]
+    /// The size of `/tmp` in a chrooted environment, in MB (Lambda's ephemeral storage; 512 by default).
+    public var ephemeralStorageMegabytes = 512
 
     /// Creates a definition; the defaults are Lambda's (128 MB, 3 s).
     public init(
@@ -74,6 +76,11 @@ public struct EmulatorOptions: Sendable {
     /// Apply Lambda's streaming bandwidth (first 6 MB at full speed, then 2 MB/s) to streamed answers, as Lambda
     /// does; turn it off for local speed. The 200 MB limit always applies.
     public var limitsStreamingBandwidth = true
+    /// Apply Lambda's resource model through cgroups: each environment gets CPU in proportion to its function's
+    /// memory (one CPU at 1,769 MB, at most the machine's and 6) and its memory as a ceiling (an environment over
+    /// it is killed: `Runtime.OutOfMemory`). Needs root and a writable cgroup hierarchy; where there is none, the
+    /// emulator says so in one line and runs unlimited. Off by default in the library; `flint emulate` turns it on.
+    public var resourceLimits = false
 
     /// The defaults above.
     public init() {}

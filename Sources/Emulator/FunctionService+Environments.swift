@@ -39,10 +39,14 @@ extension FunctionService {
         let loop = self.loop
         do {
             environment.startedAt = .now
+            if let limits {
+                environment.cgroup = try limits.group(
+                    named: "\(definition.name)-env-\(id)", memoryMegabytes: definition.memoryMegabytes)
+            }
             environment.process = try ChildProcess(
                 executable: definition.executable, arguments: definition.arguments,
                 environment: variables(for: environment, endpoint: "127.0.0.1:\(server.port)"),
-                directory: definition.taskRoot,
+                directory: definition.taskRoot, cgroups: environment.cgroup?.procs ?? [],
                 onLine: { [weak self] line, _ in
                     sink.print(prefix + line)
                     loop.execute { self?.output(line, environmentID: id) }
@@ -50,6 +54,7 @@ extension FunctionService {
                 onExit: { [weak self] termination in loop.execute { self?.environmentExited(id, termination) } })
         } catch {
             server.stop()
+            environment.cgroup?.remove()
             discard(environment, failing: "Runtime.InvalidEntrypoint", message: "\(error)")
         }
     }
@@ -130,10 +135,14 @@ extension FunctionService {
     }
 
     /// The process ended: fail what it had in flight (or the invocation that started it, if init never finished).
+    /// A process the kernel killed at its memory limit fails them with `Runtime.OutOfMemory`, as Lambda does.
     func environmentExited(_ id: Int, _ termination: ChildProcess.Termination) {
         guard let environment = environments[id] else { return }
         environments[id] = nil
         environment.server?.stop()
+        let outOfMemory = environment.cgroup?.killedForMemory ?? false
+        if outOfMemory { environment.peakResidentBytes = definition.memoryMegabytes * 1_048_576 }
+        environment.cgroup?.remove()
         for waiter in environment.waiters { waiter.deliver(nil) }
         environment.waiters.removeAll()
         let expected = environment.state == .stopping && !environment.initTimedOut
@@ -150,7 +159,7 @@ extension FunctionService {
                 document = Self.errorDocument(
                     type: type, message: "INIT timed out after \(Self.seconds(options.initTimeout)) seconds")
             } else {
-                type = "Runtime.ExitError"
+                type = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError"
                 document = Self.errorDocument(type: type, message: "Runtime exited with error: \(termination)")
             }
             if !expected || environment.initTimedOut {
@@ -167,11 +176,11 @@ extension FunctionService {
         }
         for requestID in environment.inFlight {
             guard let pending = inFlight[requestID] else { continue }
-            let type = "Runtime.ExitError"
+            let type = outOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError"
             let message = "RequestId: \(requestID) Error: Runtime exited with error: \(termination)"
             complete(
                 pending, with: .functionError(type: type, document: Self.errorDocument(type: type, message: message)),
-                status: "error\tError Type: \(type)")
+                status: "error\tError Type: \(type)", exited: environment)
         }
         pump()
         if shuttingDown { checkStopped() }

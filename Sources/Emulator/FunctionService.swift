@@ -28,12 +28,18 @@ final class FunctionService: @unchecked Sendable {
     var identifiers = Identifiers()
     /// Called once shutdown has finished (nothing in flight, no environment left).
     var onStopped: (() -> Void)? = nil
+    /// Lambda's CPU and memory limits for each environment, when the emulator applies them.
+    let limits: ResourceLimits?
 
-    init(loop: any EventLoop, definition: FunctionDefinition, options: EmulatorOptions, sink: LogSink) {
+    init(
+        loop: any EventLoop, definition: FunctionDefinition, options: EmulatorOptions, sink: LogSink,
+        limits: ResourceLimits? = nil
+    ) {
         self.loop = loop
         self.definition = definition
         self.options = options
         self.sink = sink
+        self.limits = limits
         self.arn = "arn:aws:lambda:\(options.region):\(options.accountID):function:\(definition.name)"
     }
 
@@ -119,11 +125,15 @@ final class FunctionService: @unchecked Sendable {
                 tenantID: pending.request.tenantID))
     }
 
-    /// Ends an in-flight invocation: prints END/REPORT, records figures, answers the caller.
-    func complete(_ pending: PendingInvocation, with result: InvocationResult, status: String? = nil) {
+    /// Ends an in-flight invocation: prints END/REPORT, records figures, answers the caller. `exited` is the
+    /// environment it ran in when that has already ended (its figures still go into the REPORT line).
+    func complete(
+        _ pending: PendingInvocation, with result: InvocationResult, status: String? = nil,
+        exited: ExecutionEnvironment? = nil
+    ) {
         inFlight[pending.requestID] = nil
         pending.timeoutTask?.cancel()
-        let environment = pending.environmentID.flatMap { environments[$0] }
+        let environment = pending.environmentID.flatMap { environments[$0] } ?? exited
         environment?.inFlight.remove(pending.requestID)
         if let environment, environment.inFlight.isEmpty { environment.idleSince = .now }
 
@@ -162,7 +172,8 @@ final class FunctionService: @unchecked Sendable {
         guard now - environment.peakReadAt > .milliseconds(20) else { return }
         environment.peakReadAt = now
         environment.peakResidentBytes = max(
-            environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0)
+            environment.peakResidentBytes, environment.process?.peakResidentBytes() ?? 0,
+            environment.cgroup?.peakBytes ?? 0)
     }
 
     /// Answers a queued (never dispatched) invocation.

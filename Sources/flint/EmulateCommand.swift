@@ -57,9 +57,14 @@ struct EmulateCommand: AsyncParsableCommand {
     var noStreamBandwidthLimit = false
     @Option(
         help: ArgumentHelp(
-            "Run each environment chrooted in DIR, as Lambda runs a package: DIR/var/task holds the unzipped zip and is the task root (needs root).",
+            "Run each environment chrooted in DIR, as Lambda runs a package: DIR/var/task holds the unzipped zip and is the task root, mounted read-only; DIR/tmp is a tmpfs of the function's ephemeral storage (function.json ephemeralStorageMB, default 512) (needs root).",
             valueName: "DIR"))
     var chroot: String?
+    @Flag(
+        help:
+            "Run environments without Lambda's resource model (by default each gets CPU in proportion to its memory, one CPU at 1,769 MB, and its memory as a ceiling, through cgroups as root)."
+    )
+    var noResourceLimits = false
 
     func run() async throws {
         guard let policy = ThrottlePolicy(rawValue: onThrottle) else {
@@ -89,6 +94,7 @@ struct EmulateCommand: AsyncParsableCommand {
         }
         options.printsLogs = !quiet
         options.limitsStreamingBandwidth = !noStreamBandwidthLimit
+        options.resourceLimits = !noResourceLimits
 
         var variables: [String: String] = [:]
         for pair in environment {
@@ -98,6 +104,8 @@ struct EmulateCommand: AsyncParsableCommand {
             variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
         }
         var definitions = try functions.map { try definition(for: $0, variables: variables) }
+        var mounts: SandboxMounts? = nil
+        defer { mounts?.unmount() }
         if let chroot {
             let root = URL(fileURLWithPath: chroot).standardizedFileURL.path
             guard FileManager.default.isExecutableFile(atPath: root + "/var/task/bootstrap") else {
@@ -105,6 +113,12 @@ struct EmulateCommand: AsyncParsableCommand {
                     "--chroot \(chroot): no executable var/task/bootstrap (unzip a package into DIR/var/task)")
             }
             guard getuid() == 0 else { throw ValidationError("--chroot needs root (chroot(2))") }
+            do {
+                mounts = try SandboxMounts(
+                    root: root, ephemeralMegabytes: definitions.map(\.ephemeralStorageMegabytes).max() ?? 512)
+            } catch {
+                throw ValidationError("\(error)")
+            }
             for index in definitions.indices {
                 definitions[index].executable = "/usr/sbin/chroot"
                 definitions[index].arguments = [root, "/var/task/bootstrap"]
@@ -113,6 +127,10 @@ struct EmulateCommand: AsyncParsableCommand {
             }
         }
         let emulator = Emulator(functions: definitions, options: options)
+        if let reason = emulator.resourceLimitsUnavailable {
+            FileHandle.standardError.write(
+                Data("flint emulate: running without Lambda's CPU and memory limits: \(reason)\n".utf8))
+        }
 
         let signals = [SIGINT, SIGTERM].map { number -> any DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -161,9 +179,15 @@ struct EmulateCommand: AsyncParsableCommand {
         }
         let root =
             FileManager.default.fileExists(atPath: folder.path) ? folder.path : FileManager.default.currentDirectoryPath
-        return FunctionDefinition(
+        var definition = FunctionDefinition(
             name: name, executable: URL(fileURLWithPath: bootstrap).standardizedFileURL.path,
             arguments: bootstrapArgument, handler: handler ?? config["handler"]?.string ?? name, taskRoot: root,
             memoryMegabytes: megabytes, timeout: .milliseconds(Int64(seconds * 1000)), environment: variables)
+        let storage = config["ephemeralStorageMB"]?.integer ?? 512
+        guard (512...10_240).contains(storage) else {
+            throw ValidationError("ephemeralStorageMB for \(name) must be 512–10240 MB")
+        }
+        definition.ephemeralStorageMegabytes = storage
+        return definition
     }
 }

@@ -1,3 +1,5 @@
+import CKernels
+import Embedder
 import FlintJSON
 import LambdaRuntime
 
@@ -13,7 +15,10 @@ import Musl
 /// with that status; `{"fail": "message", "type": "Name"}` throws, reported as `Function.Name`
 /// (`Function.ProbeFailure` without a type); `{"env": true}` returns the Lambda variables it sees as a JSON object;
 /// `{"context": true}` returns the invocation's context (request id, ARN, trace id, client context, deadline,
-/// remaining milliseconds, pid).
+/// remaining milliseconds, pid). For the emulator's resource limits: `{"cpu_work": N}` runs a fixed CPU-bound loop
+/// of N million steps and reports its wall and CPU milliseconds; `{"allocate_mb": N}` allocates N MB and touches
+/// every page (then frees them); `{"workers": true}` reports the encoder pool's thread count; `{"write": "path"}`
+/// tries to create that file and says whether it could. These answer with one JSON object of what they measured.
 /// Any other event, JSON or not, is echoed back unchanged.
 ///
 /// Streaming (`{"stream": N}`): N chunks `chunk i\n` (padded to `chunk_bytes` when given), `chunk_ms` apart;
@@ -23,6 +28,15 @@ import Musl
 public struct ProbeHandler: LambdaStreamingHandler {
     /// Creates the handler; it has no state.
     public init() {}
+
+    /// The registry's factory: applies the compute settings a model function would (`FLINT_*`, and the CPU cap
+    /// Lambda's memory size implies), so `{"workers": true}` reports the pool a model function would get.
+    static func make(_ context: HandlerInitContext) throws -> any LambdaHandler {
+        do { try ComputeSettings(lookup: context.variable).apply() } catch {
+            throw ConfigurationError(error.description)
+        }
+        return ProbeHandler()
+    }
 
     /// Variables worth showing: Lambda's own, and the ones the platform sets for every runtime.
     static func isLambdaVariable(_ name: String) -> Bool {
@@ -93,6 +107,39 @@ public struct ProbeHandler: LambdaStreamingHandler {
         }
     }
 
+    /// N million steps of a xorshift generator: CPU-bound, no memory traffic; its wall and CPU time.
+    static func cpuWork(millions: Int) -> [String: JSONValue] {
+        var wall = timespec(), cpu = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &wall)
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu)
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<(millions * 1_000_000) {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+        }
+        var wallEnd = timespec(), cpuEnd = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &wallEnd)
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpuEnd)
+        func milliseconds(_ start: timespec, _ end: timespec) -> Double {
+            Double(end.tv_sec - start.tv_sec) * 1000 + Double(end.tv_nsec - start.tv_nsec) / 1e6
+        }
+        return [
+            "cpu_work": .number(Double(millions)), "milliseconds": .number(milliseconds(wall, wallEnd)),
+            "cpu_milliseconds": .number(milliseconds(cpu, cpuEnd)), "checksum": .number(Double(state % 1000)),
+        ]
+    }
+
+    /// Allocates `megabytes` MB and writes to every page, so they count against the memory limit; frees them.
+    static func allocate(megabytes: Int) -> Int {
+        let bytes = megabytes * 1_048_576
+        guard let memory = malloc(bytes) else { return 0 }
+        defer { free(memory) }
+        let pages = memory.assumingMemoryBound(to: UInt8.self)
+        for offset in stride(from: 0, to: bytes, by: 4096) { pages[offset] = 1 }
+        return megabytes
+    }
+
     /// The buffered commands; an object that asks for none of them is echoed.
     private func answer(_ command: JSONValue, event: [UInt8], context: LambdaContext, response: inout [UInt8]) throws {
         if let milliseconds = command["sleep_ms"]?.integer, milliseconds > 0 {
@@ -104,6 +151,30 @@ public struct ProbeHandler: LambdaStreamingHandler {
         }
         if let message = command["fail"]?.string {
             throw HandlerError(type: command["type"]?.string ?? "ProbeFailure", message: message)
+        }
+        var measured: [String: JSONValue] = [:]
+        if let millions = command["cpu_work"]?.integer, millions > 0 {
+            measured.merge(Self.cpuWork(millions: min(millions, 100_000))) { $1 }
+        }
+        if let megabytes = command["allocate_mb"]?.integer, megabytes > 0 {
+            measured["allocated_mb"] = .number(Double(Self.allocate(megabytes: min(megabytes, 16_384))))
+        }
+        if command["workers"]?.bool == true { measured["workers"] = .number(Double(flint_thread_count())) }
+        if let path = command["write"]?.string {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            measured["path"] = .string(path)
+            if descriptor >= 0 {
+                close(descriptor)
+                unlink(path)
+                measured["written"] = .bool(true)
+            } else {
+                measured["written"] = .bool(false)
+                measured["error"] = .string(String(cString: strerror(errno)))
+            }
+        }
+        if !measured.isEmpty {
+            JSONValue.object(measured).write(to: &response)
+            return
         }
         if command["context"]?.bool == true {
             var fields: [String: JSONValue] = [

@@ -79,13 +79,18 @@ void flint_attention(int count, int hidden, int heads, const float *q, const flo
 /// In place exact GELU: x * 0.5 * (1 + erf(x / sqrt(2))).
 void flint_gelu_erf(float *x, int count);
 
-/// Threads used for intra-op work: as flint_pool_configure set, else the CPUs this process may use (affinity and
-/// cgroup quota), at most 16. The pool starts on first use and lives for the process.
+/// Threads used for intra-op work: as flint_pool_configure set, else the CPUs this process may use (affinity,
+/// cgroup quota and flint_pool_cap), at most 16. The pool starts on first use and lives for the process.
 int flint_thread_count(void);
 
 /// Sizes the pool before it starts: `threads` (0: from the CPUs) and the workers' polling window in µs (negative
 /// keeps the default, 200; 0 never polls). Returns 0 and changes nothing once the pool has started.
 int flint_pool_configure(int threads, long spin_microseconds);
+
+/// Caps the pool sized from the CPUs at `cpus` (the CPU share a platform grants that no file shows, such as a Lambda
+/// memory size's: a function below 1,769 MB gets a fraction of a CPU, where a second thread only waits). An explicit
+/// flint_pool_configure thread count is not capped. Returns 0 and changes nothing once the pool has started.
+int flint_pool_cap(int cpus);
 
 /// Runs function(argument, part, parts) for every part, spread over the pool (the caller takes part 0); returns
 /// when all are done. Concurrent callers take turns; a part must not call it again (it would wait for itself).
