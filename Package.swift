@@ -104,10 +104,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The developer CLI: `flint emulate`, `bench`, `quantize`, `inspect`, `tokenize`, `embed`, `index`, `eval`.
+        // Line charts as SVG for `flint tune` and `flint bench --profile`; no dependency at all.
+        .target(name: "FlintCharts", swiftSettings: strict),
+        // The developer CLI: `flint emulate`, `bench`, `tune`, `quantize`, `inspect`, `tokenize`, `embed`, `rerank`,
+        // `classify`, `index`, `eval`.
         .executableTarget(
             name: "flint",
-            dependencies: ["Emulator", "FlintJSON", "FlintModel", "FlintSystem", "WordPiece", "Embedder", "Functions", "LambdaRuntime",
+            dependencies: ["Emulator", "FlintJSON", "FlintModel", "FlintSystem", "WordPiece", "Embedder", "Functions", "LambdaRuntime", "FlintCharts",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
@@ -144,6 +147,11 @@ let package = Package(
                            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                            .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ChartTests",
+            dependencies: ["FlintCharts"],
             swiftSettings: strict
         ),
         .testTarget(
