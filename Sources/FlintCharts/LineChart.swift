@@ -96,7 +96,9 @@ public struct LineChart: Sendable {
     /// The chart as a standalone SVG document.
     public func svg() -> String {
         let left = 78.0, right = series.contains { $0.axis == .right } ? 78.0 : 24.0
-        let top = subtitle == nil ? 78.0 : 96.0, bottom = 62.0
+        // The subtitle wraps at spaces to the chart's width (about 6.6 px a character at 13 px).
+        let subtitleLines = subtitle.map { Self.wrap($0, columns: Int((width - left - 16) / 6.6)) } ?? []
+        let top = 78.0 + 18 * Double(subtitleLines.count), bottom = 62.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let points = series.flatMap(\.points)
         let xValues = (xTicks?.map(\.x) ?? []) + points.map(\.x) + markers.map(\.x)
@@ -122,7 +124,9 @@ public struct LineChart: Sendable {
         var out = SVGWriter(width: width, height: height)
         out.rect(x: 0, y: 0, width: width, height: height, fill: "#ffffff")
         out.text(title, x: left, y: 30, size: 18, weight: "bold")
-        if let subtitle { out.text(subtitle, x: left, y: 52, size: 13, color: "#555") }
+        for (index, line) in subtitleLines.enumerated() {
+            out.text(line, x: left, y: 52 + 17 * Double(index), size: 13, color: "#555")
+        }
         // Gridlines and the left axis's ticks.
         for tick in leftScale.ticks {
             let y = py(tick, .left)
@@ -159,7 +163,8 @@ public struct LineChart: Sendable {
             out.polyline(coordinates, color: color, dashed: line.dashed)
             if line.markers { for (x, y) in coordinates { out.circle(x: x, y: y, radius: 3.5, fill: color) } }
             let legendY = top - 14
-            out.line(x1: legendX, y1: legendY, x2: legendX + 22, y2: legendY, color: color, width: 3, dashed: line.dashed)
+            out.line(
+                x1: legendX, y1: legendY, x2: legendX + 22, y2: legendY, color: color, width: 3, dashed: line.dashed)
             let label = line.name + (line.axis == .right && !rightLabel.isEmpty ? " (right axis)" : "")
             out.text(label, x: legendX + 28, y: legendY + 4, size: 12)
             legendX += 40 + Double(label.count) * 6.6
@@ -171,6 +176,20 @@ public struct LineChart: Sendable {
     public func html() -> String {
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(SVGWriter.escape(title))</title></head>"
             + "<body style=\"margin:24px;font-family:sans-serif\">\n\(svg())</body></html>\n"
+    }
+
+    /// `text` cut at spaces into lines of at most `columns` characters (a longer word keeps a line of its own).
+    static func wrap(_ text: String, columns: Int) -> [String] {
+        var lines: [String] = [], current = ""
+        for word in text.split(separator: " ") {
+            if !current.isEmpty && current.count + 1 + word.count > columns {
+                lines.append(current)
+                current = ""
+            }
+            current += (current.isEmpty ? "" : " ") + word
+        }
+        if !current.isEmpty { lines.append(current) }
+        return lines
     }
 
     /// A tick value with as many decimals as it needs (at most 4), and no trailing zeros.

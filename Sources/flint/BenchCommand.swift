@@ -145,6 +145,8 @@ struct BenchCommand: ParsableCommand {
         let status: Int
         let functionError: Bool
         let body: [UInt8]
+        /// Response headers, names lower-cased.
+        var headers: [String: String] = [:]
     }
 
     /// The function's cold-start count from the emulator's `/stats`, or nil when the endpoint has none.
@@ -180,10 +182,13 @@ struct BenchCommand: ParsableCommand {
         request(connection, method: "POST", host: host, path: path, body: body)
     }
 
-    /// One HTTP/1.1 exchange on a kept-alive connection; nil when the connection fails.
-    static func request(_ connection: Int32, method: String, host: String, path: String, body: [UInt8]) -> Reply? {
+    /// One HTTP/1.1 exchange on a kept-alive connection, with extra request `headers`; nil when the connection fails.
+    static func request(
+        _ connection: Int32, method: String, host: String, path: String, body: [UInt8], headers: [String: String] = [:]
+    ) -> Reply? {
+        let extra = headers.map { "\($0.key): \($0.value)\r\n" }.joined()
         let head =
-            "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+            "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\(extra)\r\n"
         let message = Array(head.utf8) + body
         var offset = 0
         while offset < message.count {
@@ -212,8 +217,15 @@ struct BenchCommand: ParsableCommand {
             if received <= 0 { return nil }
             buffer.append(contentsOf: chunk[..<received])
         }
-        let headText = String(decoding: buffer[..<headEnd!], as: UTF8.self).lowercased()
+        let rawHead = String(decoding: buffer[..<headEnd!], as: UTF8.self)
+        let headText = rawHead.lowercased()
         let lines = headText.split(separator: "\r\n")
+        var replyHeaders: [String: String] = [:]
+        for line in rawHead.split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            replyHeaders[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                in: .whitespaces)
+        }
         let status = lines.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
         var length = 0
         var functionError = false
@@ -230,6 +242,7 @@ struct BenchCommand: ParsableCommand {
             buffer.append(contentsOf: chunk[..<received])
         }
         return Reply(
-            status: status, functionError: functionError, body: Array(buffer[bodyStart..<(bodyStart + length)]))
+            status: status, functionError: functionError, body: Array(buffer[bodyStart..<(bodyStart + length)]),
+            headers: replyHeaders)
     }
 }

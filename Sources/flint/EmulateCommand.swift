@@ -96,13 +96,7 @@ struct EmulateCommand: AsyncParsableCommand {
         options.limitsStreamingBandwidth = !noStreamBandwidthLimit
         options.resourceLimits = !noResourceLimits
 
-        var variables: [String: String] = [:]
-        for pair in environment {
-            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
-                throw ValidationError("--env takes NAME=VALUE, not '\(pair)'")
-            }
-            variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
-        }
+        let variables = try Self.variables(environment)
         var definitions = try functions.map { try definition(for: $0, variables: variables) }
         var mounts: SandboxMounts? = nil
         defer { mounts?.unmount() }
@@ -161,6 +155,17 @@ struct EmulateCommand: AsyncParsableCommand {
 
     /// Reads functions/<name>/function.json (if present) and applies the flags over it.
     private func definition(for name: String, variables: [String: String]) throws -> FunctionDefinition {
+        try Self.definition(
+            for: name, functionsDir: functionsDir, bootstrap: bootstrap, arguments: bootstrapArgument,
+            handler: handler, memory: memory, timeout: timeout, variables: variables)
+    }
+
+    /// A function's definition from functions/<name>/function.json (handler, memoryMB, timeoutSeconds,
+    /// ephemeralStorageMB), with the given values over it: what `flint emulate` and `flint tune` run.
+    static func definition(
+        for name: String, functionsDir: String, bootstrap: String, arguments: [String] = [], handler: String? = nil,
+        memory: Int? = nil, timeout: Double? = nil, variables: [String: String]
+    ) throws -> FunctionDefinition {
         let folder = URL(fileURLWithPath: functionsDir).appendingPathComponent(name).standardizedFileURL
         var config: JSONValue = .object([:])
         let configPath = folder.appendingPathComponent("function.json").path
@@ -181,7 +186,7 @@ struct EmulateCommand: AsyncParsableCommand {
             FileManager.default.fileExists(atPath: folder.path) ? folder.path : FileManager.default.currentDirectoryPath
         var definition = FunctionDefinition(
             name: name, executable: URL(fileURLWithPath: bootstrap).standardizedFileURL.path,
-            arguments: bootstrapArgument, handler: handler ?? config["handler"]?.string ?? name, taskRoot: root,
+            arguments: arguments, handler: handler ?? config["handler"]?.string ?? name, taskRoot: root,
             memoryMegabytes: megabytes, timeout: .milliseconds(Int64(seconds * 1000)), environment: variables)
         let storage = config["ephemeralStorageMB"]?.integer ?? 512
         guard (512...10_240).contains(storage) else {
@@ -189,5 +194,17 @@ struct EmulateCommand: AsyncParsableCommand {
         }
         definition.ephemeralStorageMegabytes = storage
         return definition
+    }
+
+    /// `NAME=VALUE` pairs as a dictionary; anything else is a one-line error.
+    static func variables(_ pairs: [String]) throws -> [String: String] {
+        var variables: [String: String] = [:]
+        for pair in pairs {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("--env takes NAME=VALUE, not '\(pair)'")
+            }
+            variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        return variables
     }
 }

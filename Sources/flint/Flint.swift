@@ -7,7 +7,8 @@ struct Flint: AsyncParsableCommand {
         commandName: "flint",
         abstract: "Flint: serve ML models on AWS Lambda from Swift.",
         subcommands: [
-            EmulateCommand.self, BenchCommand.self, QuantizeCommand.self, InspectCommand.self, TokenizeCommand.self,
+            EmulateCommand.self, BenchCommand.self, TuneCommand.self, QuantizeCommand.self, InspectCommand.self,
+            TokenizeCommand.self,
             EmbedCommand.self, RerankCommand.self, ClassifyCommand.self, IndexCommand.self, EvalCommand.self,
         ]
     )

@@ -76,3 +76,14 @@ import FoundationXML
         #expect(LineChart.format(0.25) == "0.25" && LineChart.format(1500) == "1500")
     }
 }
+
+extension LineChartTests {
+    @Test func longSubtitlesWrapAtSpaces() throws {
+        #expect(LineChart.wrap("one two three four", columns: 9) == ["one two", "three", "four"])
+        var chart = LineChart(title: "t", xLabel: "x", leftLabel: "y")
+        chart.subtitle = String(repeating: "word ", count: 60)
+        chart.series = [.init(name: "s", points: [(0, 1), (1, 2)])]
+        let texts = try Self.parse(chart.svg()).texts.filter { $0.hasPrefix("word") }
+        #expect(texts.count >= 2 && texts.allSatisfy { $0.count <= 120 })
+    }
+}
