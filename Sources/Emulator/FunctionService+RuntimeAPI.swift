@@ -111,6 +111,7 @@ extension FunctionService {
         quiet: Int = 0
     ) {
         pending.answered = true
+        if pending.answeredAt == nil { pending.answeredAt = .now }
         guard pending.request.wantsLogTail else {
             guard inFlight[pending.requestID] === pending else { return }
             return complete(pending, with: result, status: status)

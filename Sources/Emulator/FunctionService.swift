@@ -137,7 +137,7 @@ final class FunctionService: @unchecked Sendable {
         environment?.inFlight.remove(pending.requestID)
         if let environment, environment.inFlight.isEmpty { environment.idleSince = .now }
 
-        let duration = pending.dispatchedAt.map { ContinuousClock.now - $0 } ?? .zero
+        let duration = pending.dispatchedAt.map { (pending.answeredAt ?? ContinuousClock.now) - $0 } ?? .zero
         let milliseconds = Double(Self.nanoseconds(duration)) / 1e6
         let initDuration = environment.flatMap { $0.owesInitDuration ? $0.initDuration : nil }
         if initDuration != nil { environment?.owesInitDuration = false }

@@ -74,6 +74,9 @@ final class PendingInvocation {
     var log: [String] = []
     /// Set once the runtime has answered; a second answer for the same id is refused.
     var answered = false
+    /// When the runtime posted its answer: the end of the billed duration, even when completing waits for the
+    /// answer's log lines.
+    var answeredAt: ContinuousClock.Instant? = nil
     /// Who sees a streamed answer as it arrives; nil for buffered invocations (the answer is collected).
     var observer: StreamObserver? = nil
 

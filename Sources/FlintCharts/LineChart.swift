@@ -96,8 +96,8 @@ public struct LineChart: Sendable {
     /// The chart as a standalone SVG document.
     public func svg() -> String {
         let left = 78.0, right = series.contains { $0.axis == .right } ? 78.0 : 24.0
-        // The subtitle wraps at spaces to the chart's width (about 6.6 px a character at 13 px).
-        let subtitleLines = subtitle.map { Self.wrap($0, columns: Int((width - left - 16) / 6.6)) } ?? []
+        // The subtitle wraps at spaces to the chart's width (about 7.2 px a character at 13 px).
+        let subtitleLines = subtitle.map { Self.wrap($0, columns: Int((width - left - 24) / 7.2)) } ?? []
         let top = 78.0 + 18 * Double(subtitleLines.count), bottom = 62.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let points = series.flatMap(\.points)
@@ -153,7 +153,12 @@ public struct LineChart: Sendable {
         for marker in markers {
             let x = px(marker.x)
             out.line(x1: x, y1: top, x2: x, y2: top + plotHeight, color: marker.color, dashed: true)
-            out.text(marker.label, x: x + 4, y: top + 12, size: 11, color: marker.color)
+            // A label near the right edge goes on the line's left, clear of the right axis.
+            let leftOfLine = x + 8 + Double(marker.label.count) * 6.2 > left + plotWidth
+            out.text(
+                marker.label, x: leftOfLine ? x - 4 : x + 4, y: top + 12, size: 11,
+                anchor: leftOfLine ? "end" : "start",
+                color: marker.color)
         }
         // The lines, then the legend above the plot.
         var legendX = left
