@@ -98,8 +98,21 @@ public struct LineChart: Sendable {
         let left = 78.0, right = series.contains { $0.axis == .right } ? 78.0 : 24.0
         // The subtitle wraps at spaces to the chart's width (about 7.2 px a character at 13 px).
         let subtitleLines = subtitle.map { Self.wrap($0, columns: Int((width - left - 24) / 7.2)) } ?? []
-        let top = 78.0 + 18 * Double(subtitleLines.count), bottom = 62.0
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        // Legend entries flow into rows across the plot's width (about 6.6 px a character at 12 px).
+        let plotWidth = width - left - right
+        var legend: [(x: Double, row: Int)] = []
+        var legendX = left, legendRow = 0
+        for line in series {
+            let itemWidth = 40 + Double(legendLabel(line).count) * 6.6
+            if legendX > left && legendX + itemWidth > left + plotWidth {
+                legendRow += 1
+                legendX = left
+            }
+            legend.append((legendX, legendRow))
+            legendX += itemWidth
+        }
+        let top = 78.0 + 18 * Double(subtitleLines.count) + 20 * Double(legendRow), bottom = 62.0
+        let plotHeight = height - top - bottom
         let points = series.flatMap(\.points)
         let xValues = (xTicks?.map(\.x) ?? []) + points.map(\.x) + markers.map(\.x)
         let xScale = NiceScale(low: xValues.min() ?? 0, high: xValues.max() ?? 1, tight: true)
@@ -161,7 +174,6 @@ public struct LineChart: Sendable {
                 color: marker.color)
         }
         // The lines, then the legend above the plot.
-        var legendX = left
         for (index, line) in series.enumerated() {
             let color = line.color.isEmpty ? Self.palette[index % Self.palette.count] : line.color
             let coordinates = line.points.map { (px($0.x), py($0.y, line.axis)) }
@@ -175,6 +187,10 @@ public struct LineChart: Sendable {
             legendX += 40 + Double(label.count) * 6.6
         }
         return out.document()
+    }
+
+    private func legendLabel(_ line: Series) -> String {
+        line.name + (line.axis == .right && !rightLabel.isEmpty ? " (right axis)" : "")
     }
 
     /// The SVG inside a minimal HTML page (for `--chart x.html`).

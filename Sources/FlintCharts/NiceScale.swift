@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 
-/// An axis range widened to round values, with ticks at a round step (1, 2 or 5 × a power of ten) — about six of
+/// An axis range widened to round values, with ticks at a round step (1, 2 or 5 × a power of ten) — six to a dozen of
 /// them. With `tight`, the ends stay at the data's own low and high and only the ticks are round.
 struct NiceScale: Equatable {
     let low: Double
@@ -14,7 +14,7 @@ struct NiceScale: Equatable {
     init(low rawLow: Double, high rawHigh: Double, tight: Bool = false) {
         var low = rawLow, high = rawHigh
         if !(high > low) { high = low + (low == 0 ? 1 : abs(low)) }
-        let rough = (high - low) / 5
+        let rough = (high - low) / 6
         let magnitude = pow(10, floor(log10(rough)))
         let fraction = rough / magnitude
         let step = (fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10) * magnitude

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlintCharts
 import FlintJSON
 import Foundation
 import Synchronization
@@ -35,8 +36,18 @@ struct BenchCommand: ParsableCommand {
     @Option(
         help: "Send this JSON event every time instead of numbered echo events (for model functions; no echo check).")
     var event: String?
+    @Option(
+        help: ArgumentHelp(
+            "An open-loop event-volume profile instead of -n/-c/--rate: steady:R/Ts, ramp:A-B/Ts, spike:A-B/Ts (B for the middle fifth), or a file of per-second rates.",
+            valueName: "PROFILE"))
+    var profile: String?
+    @Option(help: "With --profile: the most requests in flight at once (open loop up to this many).")
+    var connections = 256
+    @Option(help: "With --profile: draw the run second by second into this .svg or .html file.")
+    var chart: String?
 
     func run() throws {
+        if let profile { return try runProfile(LoadProfile(profile)) }
         guard count > 0, concurrency > 0, padding >= 0 else {
             throw ValidationError("--count and --concurrency must be positive")
         }
@@ -131,6 +142,68 @@ struct BenchCommand: ParsableCommand {
                 + (verifies ? ", not echoed \(wrong)" : ""))
         for failure in lost.prefix(5) { print("  \(failure)") }
         if !lost.isEmpty || duplicated > 0 || httpErrors > 0 || functionErrors > 0 || wrong > 0 { throw ExitCode(1) }
+    }
+
+    /// `--profile`: the open-loop run, a line per second, the summary and the chart.
+    private func runProfile(_ profile: LoadProfile) throws {
+        guard connections > 0 else { throw ValidationError("--connections must be positive") }
+        guard let endpoint = URLComponents(string: url), endpoint.scheme == "http", let host = endpoint.host else {
+            throw ValidationError("--url must be http://host:port, not '\(url)'")
+        }
+        let port = endpoint.port ?? 80
+        _ = try Self.coldStarts(host: host, port: port, function: function)
+        let fixed = event.map { Array($0.utf8) }
+        let run = ProfileRun(
+            profile: profile, host: host, port: port, function: function, connections: connections,
+            body: { fixed ?? Array(#"{"seq":\#($0)}"#.utf8) })
+        let total = profile.schedule.count
+        print(
+            "flint bench: profile \(profile.name) against \(function) at \(url): \(total) requests over \(profile.rates.count) s"
+        )
+        let (samples, stats) = try run.run()
+        let seconds = ProfileRun.seconds(samples, stats: stats, duration: profile.rates.count)
+        print("second  arrivals  completions  environments  cold  throttled  errors  lost   p50 ms   p99 ms")
+        for (index, second) in seconds.enumerated() {
+            func column(_ text: String, _ width: Int) -> String {
+                String(repeating: " ", count: max(0, width - text.count)) + text
+            }
+            let p50 = second.latencies.isEmpty ? "-" : String(format: "%.1f", percentile(second.latencies, 0.5))
+            let p99 = second.latencies.isEmpty ? "-" : String(format: "%.1f", percentile(second.latencies, 0.99))
+            print(
+                column(String(index), 6) + column(String(second.arrivals), 10) + column(String(second.completions), 13)
+                    + column(String(second.environments), 14) + column(String(second.coldStarts), 6)
+                    + column(String(second.throttles), 11) + column(String(second.errors), 8)
+                    + column(String(second.lost), 6) + column(p50, 9) + column(p99, 9))
+        }
+        let lost = samples.filter { $0.status == 0 }.count
+        let throttled = samples.filter { $0.status == 429 }.count
+        let errors = samples.filter { $0.functionError || ($0.status != 200 && $0.status != 429 && $0.status != 0) }
+            .count
+        let wrong =
+            fixed == nil
+            ? samples.filter { $0.status == 200 && !$0.functionError && $0.body != run.body($0.sequence) }.count : 0
+        let late = samples.filter { $0.started - $0.scheduled > 0.010 }.count
+        let latencies = samples.filter { $0.status == 200 }.map { ($0.completed - $0.scheduled) * 1000 }
+        print(
+            "  \(total) scheduled, \(samples.count - lost - throttled) answered, \(throttled) throttled (429), \(errors) errors, "
+                + "lost \(lost)\(fixed == nil ? ", not echoed \(wrong)" : ""); latency from the scheduled start p50 "
+                + String(format: "%.1f ms, p99 %.1f ms", percentile(latencies, 0.5), percentile(latencies, 0.99))
+                + "; peak environments \(seconds.map(\.environments).max() ?? 0), cold starts \(seconds.map(\.coldStarts).reduce(0, +))"
+        )
+        if late > 0 {
+            print("  \(late) requests started over 10 ms late: every one of --connections \(connections) was busy")
+        }
+        if let chart {
+            let drawing = ProfileRun.chart(
+                seconds, title: "flint bench \(function): \(profile.name)",
+                subtitle:
+                    "open-loop arrivals at \(url); latency from each request's scheduled start; environments and cold starts from the emulator's /stats"
+            )
+            try (chart.hasSuffix(".html") ? drawing.html() : drawing.svg()).write(
+                toFile: chart, atomically: true, encoding: .utf8)
+            print("  chart: \(chart)")
+        }
+        if lost > 0 || errors > 0 || wrong > 0 { throw ExitCode(1) }
     }
 
     struct Sample {

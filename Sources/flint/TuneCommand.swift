@@ -349,11 +349,6 @@ struct TuneCommand: AsyncParsableCommand {
     }
 }
 
-private func percentile(_ values: [Double], _ fraction: Double) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * fraction + 0.5))]
-}
-
 private func median(_ values: [Double]) -> Double? { values.isEmpty ? nil : percentile(values, 0.5) }
 
 private func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
