@@ -179,12 +179,10 @@ public struct LineChart: Sendable {
             let coordinates = line.points.map { (px($0.x), py($0.y, line.axis)) }
             out.polyline(coordinates, color: color, dashed: line.dashed)
             if line.markers { for (x, y) in coordinates { out.circle(x: x, y: y, radius: 3.5, fill: color) } }
-            let legendY = top - 14
-            out.line(
-                x1: legendX, y1: legendY, x2: legendX + 22, y2: legendY, color: color, width: 3, dashed: line.dashed)
-            let label = line.name + (line.axis == .right && !rightLabel.isEmpty ? " (right axis)" : "")
-            out.text(label, x: legendX + 28, y: legendY + 4, size: 12)
-            legendX += 40 + Double(label.count) * 6.6
+            let (itemX, row) = legend[index]
+            let legendY = top - 14 - 20 * Double(legendRow - row)
+            out.line(x1: itemX, y1: legendY, x2: itemX + 22, y2: legendY, color: color, width: 3, dashed: line.dashed)
+            out.text(legendLabel(line), x: itemX + 28, y: legendY + 4, size: 12)
         }
         return out.document()
     }

@@ -87,3 +87,20 @@ extension LineChartTests {
         #expect(texts.count >= 2 && texts.allSatisfy { $0.count <= 120 })
     }
 }
+
+extension LineChartTests {
+    @Test func aLongLegendWrapsInsideTheChart() throws {
+        var chart = LineChart(title: "t", xLabel: "x", leftLabel: "y", rightLabel: "ms")
+        chart.series = (0..<8).map {
+            .init(name: "a series named \($0)", points: [(0, 1), (1, 2)], axis: $0 < 6 ? .left : .right)
+        }
+        let svg = chart.svg()
+        let elements = try Self.parse(svg)
+        let legend = elements.found.filter { $0.name == "text" }.compactMap { $0.attributes["x"].flatMap(Double.init) }
+        #expect(legend.allSatisfy { $0 < chart.width }, "every legend entry starts inside the chart")
+        let rows = Set(
+            zip(elements.found.filter { $0.name == "text" }, elements.texts).filter { $0.1.hasPrefix("a series") }
+                .compactMap { $0.0.attributes["y"] })
+        #expect(rows.count >= 2, "the legend wraps into rows")
+    }
+}
