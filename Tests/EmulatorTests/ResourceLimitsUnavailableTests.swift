@@ -15,7 +15,8 @@ import Testing
         }
         #expect(reason.description == "no cgroup hierarchy with the cpu and memory controllers at \(root)")
         #expect(ResourceLimits.cpuShare(memoryMegabytes: 885, machineCPUs: 2) == 885.0 / 1769)
-        #expect(ResourceLimits.cpuShare(memoryMegabytes: 10_240, machineCPUs: 64) == 6)
+        #expect(ResourceLimits.cpuShare(memoryMegabytes: 10_240, machineCPUs: 64) == 10_240.0 / 1769)
+        #expect(ResourceLimits.cpuShare(memoryMegabytes: 12_000, machineCPUs: 64) == 6)
         #expect(ResourceLimits.cpuShare(memoryMegabytes: 10_240, machineCPUs: 2) == 2)
     }
 }
