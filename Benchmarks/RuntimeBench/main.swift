@@ -11,6 +11,8 @@
 //       --batch-event '{"input":[...32 texts...]}' --env FLINT_MODEL=... --env PEER_MODEL_DIR=...   (BENCHMARKS.md)
 //   ... --compare OLD/bootstrap --compare-env FLINT_MODEL=old.flint     (two builds side by side, interleaved)
 //   --python-handler may be repeated: each handler is one more subject (the rerank benchmark's two peers).
+//   --drop-caches (root only): empties the page cache before every spawn, so each cold start reads the binary and
+//   the model from disk, as a new Lambda environment does.
 import Foundation
 import Synchronization
 
@@ -232,6 +234,7 @@ var extraEnvironment: [String: String] = [:]
 // A second bootstrap (an older build, say) run as one more subject, with variables of its own over --env's.
 var compareBootstrap: String? = nil
 var compareEnvironment: [String: String] = [:]
+var dropCaches = false
 func pair(_ text: String, _ option: String) -> (String, String) {
     guard let equals = text.firstIndex(of: "=") else { FileHandle.standardError.write(Data("\(option) takes NAME=VALUE\n".utf8)); exit(2) }
     return (String(text[..<equals]), String(text[text.index(after: equals)...]))
@@ -250,6 +253,7 @@ while let argument = arguments.next() {
     case "--env":
         let (name, value) = pair(arguments.next() ?? "", "--env")
         extraEnvironment[name] = value
+    case "--drop-caches": dropCaches = true
     case "--compare": compareBootstrap = arguments.next()
     case "--compare-env":
         let (name, value) = pair(arguments.next() ?? "", "--compare-env")
@@ -257,6 +261,19 @@ while let argument = arguments.next() {
     default:
         FileHandle.standardError.write(Data("flint-runtime-bench: unknown argument '\(argument)'\n".utf8))
         exit(2)
+    }
+}
+if dropCaches && getuid() != 0 {
+    FileHandle.standardError.write(Data("flint-runtime-bench: --drop-caches needs root (/proc/sys/vm/drop_caches)\n".utf8))
+    exit(2)
+}
+/// Writes back dirty pages and empties the page cache (dentries and inodes too).
+func emptyPageCache() {
+    sync()
+    let descriptor = open("/proc/sys/vm/drop_caches", O_WRONLY)
+    if descriptor >= 0 {
+        _ = write(descriptor, "3", 1)
+        close(descriptor)
     }
 }
 guard access(bootstrap, X_OK) == 0 else {
@@ -308,6 +325,7 @@ func answered(_ response: [UInt8], to event: [UInt8]) -> Bool {
 for _ in 0..<spawns {
     for subject in subjects {
         service.reset()
+        if dropCaches { emptyPageCache() }
         let (pid, start) = spawn(subject, port: service.port)
         guard let next = service.waitForFirstNext(), let (_, responded) = service.invoke(event) else {
             say("\(subject.name): no /next or response within 30 s"); exit(1)
@@ -367,7 +385,7 @@ for index in subjects.indices {
 }
 
 func format(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
-say("cold start, \(spawns) spawns each (interleaved), ms: median [p10, p90]")
+say("cold start, \(spawns) spawns each (interleaved\(dropCaches ? ", page cache emptied before each" : "")), ms: median [p10, p90]")
 for subject in subjects {
     let next = toNext[subject.name]!, response = toResponse[subject.name]!
     say("  \(subject.name): spawn→first /next \(format(percentile(next, 0.5))) [\(format(percentile(next, 0.1))), \(format(percentile(next, 0.9)))]"

@@ -51,12 +51,12 @@ public final class ModelFile: @unchecked Sendable {
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
             throw ModelFileError("cannot map \(path): \(String(cString: strerror(errno)))")
         }
-        // Advice only: failure costs speed, not correctness.
-        _ = madvise(mapping, size, MADV_WILLNEED)
         do {
-            return try ModelFile(base: UnsafeRawPointer(mapping), size: size, verifyChecksum: verifyChecksum) {
+            let file = try ModelFile(base: UnsafeRawPointer(mapping), size: size, verifyChecksum: verifyChecksum) {
                 munmap(mapping, size)
             }
+            file.adviseReading(mapping)
+            return file
         } catch {
             munmap(mapping, size)
             throw ModelFileError("\(path): \(error.message)")
@@ -273,6 +273,24 @@ public final class ModelFile: @unchecked Sendable {
     }
 
     deinit { release?() }
+
+    /// Tells the kernel how the first forward pass reads the file (advice only: failure costs speed, not
+    /// correctness): everything but the word embeddings soon and in order (the encoder's weights are read whole by
+    /// the first pass), the word-embedding table a row at a time (a text touches a few of its 30,000 rows, so
+    /// reading ahead around them would queue megabytes nobody needs in front of the layers' weights). The writer
+    /// puts the word embeddings last, so the rest is one range.
+    private func adviseReading(_ mapping: UnsafeMutableRawPointer) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard let words = tensors["embeddings.word_embeddings.weight"] else {
+            _ = madvise(mapping, size, MADV_WILLNEED)
+            return
+        }
+        let start = (dataOffset + min(words.dataOffset, words.scaleOffset)) / page * page
+        let end = min(size, (dataOffset + max(words.dataOffset + words.dataLength, words.scaleOffset + words.scaleCount * 4) + page - 1) / page * page)
+        _ = madvise(mapping + start, end - start, MADV_RANDOM)
+        if start > 0 { _ = madvise(mapping, start, MADV_WILLNEED) }
+        if end < size { _ = madvise(mapping + end, size - end, MADV_WILLNEED) }
+    }
 
     /// The tokenizer, reading its tables in place and its settings from the metadata.
     public func tokenizer() throws(ModelFileError) -> WordPieceTokenizer {

@@ -34,9 +34,12 @@ public struct TensorPayload: Sendable {
 public enum ModelWriter {
     private typealias Format = ModelFormat
 
-    /// The whole file's bytes. Tensors are stored in name order.
+    /// The whole file's bytes. Tensors are stored in name order, except the word-embedding table, which goes
+    /// last: a first forward pass reads every other tensor whole but only a few of its rows, so the rest is one
+    /// range the reader asks the kernel to read ahead (`ModelFile`), and the table is not in its way.
     public static func encode(metadata: JSONValue, tokenizerAssets: [UInt8], tensors: [TensorPayload]) -> [UInt8] {
-        let sorted = tensors.sorted { $0.name < $1.name }
+        let last = "embeddings.word_embeddings.weight"
+        let sorted = tensors.sorted { ($0.name == last ? 1 : 0, $0.name) < ($1.name == last ? 1 : 0, $1.name) }
         var data: [UInt8] = []
         var entries: [UInt8] = []
         var names: [UInt8] = []
