@@ -286,7 +286,10 @@ public final class ModelFile: @unchecked Sendable {
             return
         }
         let start = (dataOffset + min(words.dataOffset, words.scaleOffset)) / page * page
-        let end = min(size, (dataOffset + max(words.dataOffset + words.dataLength, words.scaleOffset + words.scaleCount * 4) + page - 1) / page * page)
+        let end = min(
+            size,
+            (dataOffset + max(words.dataOffset + words.dataLength, words.scaleOffset + words.scaleCount * 4) + page - 1)
+                / page * page)
         _ = madvise(mapping + start, end - start, MADV_RANDOM)
         if start > 0 { _ = madvise(mapping, start, MADV_WILLNEED) }
         if end < size { _ = madvise(mapping + end, size - end, MADV_WILLNEED) }
