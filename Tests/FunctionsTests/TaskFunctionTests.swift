@@ -125,6 +125,23 @@ struct TaskFunctionTests {
                 "not SQS batches") == true)
     }
 
+    @Test func pairsAreCutToMaxTokensPerPair() throws {
+        let rerank = try Self.handler(
+            "rerank", model: "rerank-bert", configuration: ["limits": .object(["maxTokensPerPair": .number(12)])])
+        let request: JSONValue = .object([
+            "query": Self.references["long_query"]!, "documents": .array(Self.documents.map { .string($0) }),
+        ])
+        let answer = try FunctionFixture.invoke(rerank, Self.json(request))
+        #expect(answer["usage"]?["total_tokens"]?.integer == 12 * Self.documents.count, "every pair cut to 12 tokens")
+        #expect {
+            _ = try Self.handler(
+                "rerank", model: "rerank-bert", configuration: ["limits": .object(["maxTokensPerPair": .number(41)])])
+        } throws: { error in
+            error is ConfigurationError
+                && "\(error)".contains("maxTokensPerPair 41 is over the model's limit of 40 tokens")
+        }
+    }
+
     @Test func rerankByEmbeddingsUsesTheQueryAndDocumentPrompts() throws {
         let rerank = try Self.handler("rerank", model: "embed-distilbert-prompts")
         let answer = try FunctionFixture.invoke(
