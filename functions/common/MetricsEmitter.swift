@@ -64,6 +64,8 @@ public final class MetricsEmitter: Sendable {
 
     private let namespace: String
     private let dimensions: [String: String]
+    /// The EMF directive's `Dimensions`: the sets whose every dimension has a value here, made once.
+    private let directiveDimensions: JSONValue
     private let aggregateMilliseconds: Int64
     private let fileDescriptor: Int32
     private let state = Mutex(State())
@@ -85,6 +87,9 @@ public final class MetricsEmitter: Sendable {
             dimensions["ModelVersion"] = model.version
         }
         self.dimensions = dimensions
+        directiveDimensions = .array(
+            Self.dimensionSets.filter { $0.allSatisfy { dimensions[$0] != nil } }.map { .array($0.map { .string($0) }) }
+        )
         self.fileDescriptor = fileDescriptor
     }
 
@@ -143,10 +148,7 @@ public final class MetricsEmitter: Sendable {
             "CloudWatchMetrics": .array([
                 .object([
                     "Namespace": .string(namespace),
-                    "Dimensions": .array(
-                        Self.dimensionSets.filter { $0.allSatisfy { dimensions[$0] != nil } }.map {
-                            .array($0.map { .string($0) })
-                        }),
+                    "Dimensions": directiveDimensions,
                     "Metrics": .array(metrics.map { .object(["Name": .string($0.name), "Unit": .string($0.unit)]) }),
                 ])
             ]),
