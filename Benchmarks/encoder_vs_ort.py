@@ -16,6 +16,9 @@ weights) and minilm-int8-tensor.onnx (its default, per-tensor), from Benchmarks/
   python3 Benchmarks/peers/export_onnx.py .build/peers
   python3 Benchmarks/encoder_vs_ort.py --flint .build/release/flint --model .build/models/all-MiniLM-L6-v2.flint \\
       --peers .build/peers --threads 1 2 --rounds 200
+
+--symmetric adds, for the single-text cases, ONNX Runtime behind the same pipe protocol in a child process
+(peers/ort_pipe.py), so both engines pay a process boundary and JSON; its ratios are printed beside the others.
 """
 import argparse
 import json
@@ -59,6 +62,16 @@ class FlintProcess:
     def close(self):
         self.process.stdin.close()
         self.process.wait()
+
+
+class ORTPipe(FlintProcess):
+    """ONNX Runtime in a child process speaking `flint embed`'s line protocol (peers/ort_pipe.py)."""
+
+    def __init__(self, model, tokenizer, threads):
+        self.process = subprocess.Popen(
+            ["python3", os.path.join(HERE, "peers", "ort_pipe.py"), model, tokenizer, str(threads)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.output = self.process.stdout
 
 
 class ORTEncoder:
@@ -106,6 +119,7 @@ def main():
     parser.add_argument("--peers", default=".build/peers")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--symmetric", action="store_true", help="also ORT behind a pipe, like Flint")
     arguments = parser.parse_args()
     corpus = [json.loads(line)["text"] for line in
               open(os.path.join(HERE, "..", "Tests", "EmbedderTests", "Fixtures", "texts.jsonl"), encoding="utf-8")]
@@ -126,6 +140,9 @@ def main():
         engines = {"flint": single}
         engines.update({name: ORTEncoder(os.path.join(arguments.peers, name), os.path.join(arguments.peers, "tokenizer.json"), threads)
                         for name in peers})
+        piped = [f"{name} (piped)" for name in peers] if arguments.symmetric else []
+        engines.update({f"{name} (piped)": ORTPipe(os.path.join(arguments.peers, name), os.path.join(arguments.peers, "tokenizer.json"), threads)
+                        for name in (peers if arguments.symmetric else [])})
         for name, text, tokens in cases:
             rounds = arguments.rounds if tokens < 100 else max(20, arguments.rounds // 5)
             times = {engine: [] for engine in engines}
@@ -138,7 +155,7 @@ def main():
             line = [f"{name} ({tokens} tokens):"]
             flint_median, flint_p10 = stats(times["flint"])
             line.append(f"flint {flint_median:.2f} ms (p10 {flint_p10:.2f})")
-            for peer in peers:
+            for peer in peers + piped:
                 median, p10 = stats(times[peer])
                 line.append(f"{peer} {median:.2f} ms (p10 {p10:.2f}), ratio {flint_median / median:.2f} (p10 {flint_p10 / p10:.2f})")
             print("  " + "; ".join(line))
@@ -159,6 +176,8 @@ def main():
             print("  " + "; ".join(line))
         single.close()
         packed.close()
+        for name in piped:
+            engines[name].close()
 
 
 if __name__ == "__main__":
