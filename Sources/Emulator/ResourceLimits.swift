@@ -12,7 +12,7 @@ import Glibc
 /// else the v1 `cpu` and `memory` hierarchies. Each emulator gets a parent group `flint-<pid>` and each environment
 /// a group of its own inside it, removed when the environment ends. Nothing here runs unless the emulator was asked
 /// for limits and the hierarchy is writable (``open()`` says why not in one line).
-final class ResourceLimits: Sendable {
+public final class ResourceLimits: Sendable {
     /// Where the groups live.
     enum Hierarchy: Sendable, Equatable {
         /// The unified hierarchy: one group holds both limits.
@@ -107,7 +107,7 @@ final class ResourceLimits: Sendable {
     }
 
     /// The CPU share a memory size buys: memory / 1,769 MB of one CPU, at most this machine's CPUs and 6.
-    static func cpuShare(memoryMegabytes: Int, machineCPUs: Int) -> Double {
+    public static func cpuShare(memoryMegabytes: Int, machineCPUs: Int) -> Double {
         min(Double(memoryMegabytes) / 1769, Double(min(machineCPUs, 6)))
     }
 

@@ -40,7 +40,7 @@ struct Checkpoint {
         configuration = try BertConfiguration(json: config)
         tokenizerConfiguration = try json("tokenizer_config.json", required: false) ?? .object([:])
         let tokenizerJSON = try json("tokenizer.json", required: false)
-        try Self.checkTokenizer(tokenizerConfiguration, tokenizerJSON, directory: directory)
+        try Self.checkTokenizer(tokenizerConfiguration, tokenizerJSON)
         guard let weightBytes = try FileBytes.read("\(directory)/model.safetensors") else {
             throw ModelFileError("\(directory)/model.safetensors is missing (only safetensors checkpoints are read)")
         }
@@ -125,7 +125,7 @@ struct Checkpoint {
 
     /// WordPiece only: `tokenizer.json`'s model type and `tokenizer_config.json`'s class, when present, must say so.
     private static func checkTokenizer(
-        _ configuration: JSONValue, _ tokenizerJSON: JSONValue?, directory: String
+        _ configuration: JSONValue, _ tokenizerJSON: JSONValue?
     ) throws(ModelFileError) {
         if let type = tokenizerJSON?["model"]?["type"]?.string, type != "WordPiece" {
             throw ModelFileError(

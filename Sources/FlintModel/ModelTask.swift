@@ -49,11 +49,11 @@ public struct ModelTask: Sendable, Equatable {
         public func callAsFunction(_ values: [Float]) -> [Float] {
             switch self {
             case .identity: return values
-            case .sigmoid: return values.map { 1 / (1 + (-$0).exponential) }
-            case .tanh: return values.map { value in 1 - 2 / ((2 * value).exponential + 1) }
+            case .sigmoid: return values.map { 1 / (1 + expf(-$0)) }
+            case .tanh: return values.map { tanhf($0) }
             case .softmax:
                 let largest = values.max() ?? 0
-                let exponentials = values.map { ($0 - largest).exponential }
+                let exponentials = values.map { expf($0 - largest) }
                 let total = exponentials.reduce(0, +)
                 return exponentials.map { $0 / total }
             }
@@ -168,9 +168,4 @@ public struct ModelTask: Sendable, Equatable {
         }
         return members
     }
-}
-
-extension Float {
-    /// e^self, through the C library (FlintModel does not import Foundation).
-    fileprivate var exponential: Float { expf(self) }
 }

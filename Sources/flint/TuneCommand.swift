@@ -89,7 +89,6 @@ struct TuneCommand: AsyncParsableCommand {
         let architecture = arch ?? (hostArch == "aarch64" ? "arm64" : "x86_64")
         let price = try LambdaPrices(path: prices, architecture: architecture)
         let variables = try EmulateCommand.variables(environment)
-        let cpus = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
         var results: [Size] = []
         for size in sizes {
@@ -99,7 +98,8 @@ struct TuneCommand: AsyncParsableCommand {
             results.append(
                 try await measure(
                     definition, event: eventBytes,
-                    cpuShare: min(Double(size) / 1769, Double(min(cpus, 6)))))
+                    cpuShare: ResourceLimits.cpuShare(
+                        memoryMegabytes: size, machineCPUs: max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))))
         }
         let recommendation = Recommendation(results, price: price)
         if json {

@@ -98,7 +98,7 @@ struct RerankFunction: FunctionBody {
         var stopwatch = Stopwatch()
         var ids: [[Int32]] = [], types: [[Int32]] = [], total = 0
         for text in request.documents.texts {
-            let pair = model.tokenizer.encode(request.query, text, maxLength: maxTokensPerPair)
+            let pair = model.tokenizer.encode(request.query.texts[0], text, maxLength: maxTokensPerPair)
             total += pair.ids.count
             guard total <= limits.maxTotalTokens else {
                 throw InputError(
@@ -122,9 +122,8 @@ struct RerankFunction: FunctionBody {
         _ request: RerankRequest, measured: inout InvocationMetrics
     ) throws(InputError) -> [Float] {
         var stopwatch = Stopwatch()
-        let query = try InputTexts(.string(request.query), field: "query", limits: limits, maxInputs: 1)
         var sequences = try model.tokenize(
-            query, prompt: model.prompts.query, truncate: true, maxTotalTokens: limits.maxTotalTokens,
+            request.query, prompt: model.prompts.query, truncate: true, maxTotalTokens: limits.maxTotalTokens,
             measured: &measured)
         sequences += try model.tokenize(
             request.documents, prompt: model.prompts.document, truncate: true,

@@ -7,8 +7,8 @@ import FlintJSON
 /// names), `raw_scores` (a cross-encoder's outputs before its activation), and `model` (any string: clients must
 /// send one; the answer names the model served). Any other field is refused by name.
 struct RerankRequest {
-    /// The query.
-    let query: String
+    /// The query, checked as a text (non-empty, within the character limit).
+    let query: InputTexts
     /// The documents' texts, in request order.
     let documents: InputTexts
     /// How many results to return, best first (all by default).
@@ -28,9 +28,8 @@ struct RerankRequest {
         guard let query = members["query"], query != .null else {
             throw InputError("\"query\" is required: the text to rank the documents against")
         }
-        guard let text = query.string else { throw InputError("\"query\" must be a string, not \(query.typeName)") }
-        self.query = text
-        _ = try InputTexts(.string(text), field: "query", limits: limits, maxInputs: 1)
+        guard query.string != nil else { throw InputError("\"query\" must be a string, not \(query.typeName)") }
+        self.query = try InputTexts(query, field: "query", limits: limits, maxInputs: 1)
         guard members["documents"] == nil || members["texts"] == nil else {
             throw InputError("send \"documents\" or its alias \"texts\", not both")
         }
