@@ -22,18 +22,21 @@ static inline uint32_t magnitude_bits(float x) {
     return bits & 0x7FFFFFFFu;
 }
 
-FLINT_FLOAT_CLONES
-void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales) {
+// One body for both entry points; `multipliers` is a constant NULL in one, so each is compiled for its own case.
+static inline __attribute__((always_inline)) void quantize_groups(int rows, int cols, int group, const float *x,
+                                                                  const float *multipliers, int8_t *q,
+                                                                  float *scales) {
     const float magic = 12582912.0f;
     if (group <= 0 || cols % group != 0) group = cols;
     const int groups = cols / group;
     // Rows are contiguous, so the groups of all rows are one sequence of rows × groups slices.
     for (int i = 0; i < rows * groups; i++) {
         const float *row = x + (size_t)i * group;
+        const float *m = multipliers ? multipliers + (size_t)(i % groups) * group : NULL;
         // Non-negative floats order like their bit patterns, so the max |x| is an integer reduction.
         uint32_t largest_bits = 0;
         for (int j = 0; j < group; j++) {
-            uint32_t bits = magnitude_bits(row[j]);
+            uint32_t bits = magnitude_bits(m ? row[j] * m[j] : row[j]);
             largest_bits = bits > largest_bits ? bits : largest_bits;
         }
         float largest;
@@ -43,13 +46,24 @@ void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t
         float inverse = scale > 0.0f ? 1.0f / scale : 0.0f;
         int8_t *out = q + (size_t)i * group;
         for (int j = 0; j < group; j++) {
-            float v = row[j] * inverse;
+            float v = (m ? row[j] * m[j] : row[j]) * inverse;
             v = v > 127.0f ? 127.0f : v;
             v = v < -127.0f ? -127.0f : v;
             v = (v + magic) - magic;
             out[j] = (int8_t)v;
         }
     }
+}
+
+FLINT_FLOAT_CLONES
+void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales) {
+    quantize_groups(rows, cols, group, x, NULL, q, scales);
+}
+
+FLINT_FLOAT_CLONES
+void flint_quantize_groups_smoothed(int rows, int cols, int group, const float *x, const float *multipliers,
+                                    int8_t *q, float *scales) {
+    quantize_groups(rows, cols, group, x, multipliers, q, scales);
 }
 
 void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *scales) {

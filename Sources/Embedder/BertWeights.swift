@@ -6,6 +6,8 @@ import FlintModel
 struct Linear {
     /// Its place among the model's linear layers (0, 1, ...): where the encoder keeps what it derives from it.
     let id: Int
+    /// The weight's name in the file.
+    let name: String
     let outputs: Int
     let inputs: Int
     /// In the kernels' packed layout (`flint_pack_s8`); nil in an f32 file.
@@ -13,6 +15,9 @@ struct Linear {
     let scales: UnsafeBufferPointer<Float>?
     let bias: UnsafeBufferPointer<Float>
     let floats: [Float]?
+    /// Multipliers for the inputs before they are quantized (and before the reference path's products), one per
+    /// input; nil when the file does not smooth this layer's inputs (``InputSmoothing``).
+    let inputSmoothing: UnsafeBufferPointer<Float>?
 }
 
 /// An embedding table, int8 rows with scales (one a row, or one per group of columns) or f32.
@@ -134,9 +139,12 @@ struct BertWeights {
                 )
             }
             linears += 1
+            let smoothing = InputSmoothing.tensorName(forWeight: name)
             return Linear(
-                id: linears - 1, outputs: outputs, inputs: inputs, weight: packed, scales: model.scales(name),
-                bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name))
+                id: linears - 1, name: name, outputs: outputs, inputs: inputs, weight: packed,
+                scales: model.scales(name),
+                bias: try floats(prefix + ".bias", [outputs]), floats: needsInt8 ? nil : model.dequantized(name),
+                inputSmoothing: model.tensors[smoothing] == nil ? nil : try floats(smoothing, [inputs]))
         }
         func norm(_ prefix: String) throws(ModelFileError) -> LayerNormWeights {
             LayerNormWeights(gamma: try floats(prefix + ".weight", [h]), beta: try floats(prefix + ".bias", [h]))

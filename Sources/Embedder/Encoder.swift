@@ -36,6 +36,10 @@ public final class Encoder {
     /// Sees the hidden states after the embeddings (0) and after each layer (1…), tokens × hidden: for
     /// layer-by-layer comparisons in tests. Nil (and free) otherwise.
     public var layerObserver: ((Int, [Float]) -> Void)? = nil
+    /// Sees each linear layer's input before the layer runs: the weight's name in the file
+    /// (`encoder.layer.0.attention.self.query.weight`), then tokens × inputs values as the layer reads them (f32,
+    /// before quantization). For calibration (``InputStatistics``); nil (and free) otherwise.
+    public var linearInputObserver: ((String, UnsafeBufferPointer<Float>, Int) -> Void)? = nil
     /// The most tokens one packed forward pass holds; a larger batch runs as several packs. It bounds scratch
     /// memory (about 17 KB a token for MiniLM) while keeping weight reuse high.
     public let packTokens: Int
@@ -213,7 +217,7 @@ public final class Encoder {
     private func encoderLayer(_ layer: BertLayerWeights, segments: [Range<Int>], rows count: Int) {
         let h = configuration.hiddenSize
         // BertSelfAttention: the three projections share one quantization of the input.
-        quantizeActivations(hidden, rows: count, columns: h)
+        quantizeActivations(hidden, rows: count, columns: h, smoothing: layer.query.inputSmoothing)
         linear(layer.query, input: hidden, rows: count, into: &query, reuseQuantized: true)
         linear(layer.key, input: hidden, rows: count, into: &key, reuseQuantized: true)
         linear(layer.value, input: hidden, rows: count, into: &value, reuseQuantized: true)
@@ -312,14 +316,22 @@ public final class Encoder {
         activationGroup > 0 && activationGroup % 4 == 0 && columns % activationGroup == 0 ? activationGroup : columns
     }
 
-    private func quantizeActivations(_ input: [Float], rows: Int, columns: Int) {
+    private func quantizeActivations(
+        _ input: [Float], rows: Int, columns: Int, smoothing: UnsafeBufferPointer<Float>?
+    ) {
         guard precision == .int8 else { return }
         input.withUnsafeBufferPointer { x in
             quantized.withUnsafeMutableBufferPointer { q in
                 activationScales.withUnsafeMutableBufferPointer { s in
-                    flint_quantize_groups(
-                        Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress, q.baseAddress,
-                        s.baseAddress)
+                    if let smoothing {
+                        flint_quantize_groups_smoothed(
+                            Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress,
+                            smoothing.baseAddress, q.baseAddress, s.baseAddress)
+                    } else {
+                        flint_quantize_groups(
+                            Int32(rows), Int32(columns), Int32(groupSize(columns)), x.baseAddress, q.baseAddress,
+                            s.baseAddress)
+                    }
                 }
             }
         }
@@ -327,9 +339,16 @@ public final class Encoder {
 
     /// out = input · weightᵀ + bias, for `rows` tokens.
     private func linear(_ layer: Linear, input: [Float], rows: Int, into out: inout [Float], reuseQuantized: Bool) {
+        if let linearInputObserver {
+            input.withUnsafeBufferPointer {
+                linearInputObserver(layer.name, UnsafeBufferPointer(rebasing: $0[0..<(rows * layer.inputs)]), rows)
+            }
+        }
         switch precision {
         case .int8:
-            if !reuseQuantized { quantizeActivations(input, rows: rows, columns: layer.inputs) }
+            if !reuseQuantized {
+                quantizeActivations(input, rows: rows, columns: layer.inputs, smoothing: layer.inputSmoothing)
+            }
             let group = groupSize(layer.inputs)
             if groupSums[layer.id] == nil && flint_kernel_uses_group_sums() != 0 {
                 var sums = [Int32](repeating: 0, count: layer.outputs * (layer.inputs / group))
@@ -349,6 +368,10 @@ public final class Encoder {
             }
         case .float32:
             let weight = layer.floats!
+            // Weights of a smoothed layer carry s_j in column j; the inputs take 1/s_j as in the int8 path.
+            let input =
+                layer.inputSmoothing.map { m in (0..<(rows * layer.inputs)).map { input[$0] * m[$0 % layer.inputs] } }
+                ?? input
             input.withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
                     out.withUnsafeMutableBufferPointer { o in

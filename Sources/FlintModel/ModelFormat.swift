@@ -3,13 +3,14 @@
 public enum ModelFormat {
     /// The first eight bytes.
     static let magic = Array("FLINTMDL".utf8)
-    /// The format version this build writes. 3: a file may hold a classification head (f32 tensors beside the
+    /// The format version this build writes. 4: a linear layer's inputs may be smoothed (`…input_smoothing`
+    /// multipliers, ``InputSmoothing``), which a version 3 reader would ignore and compute wrong outputs. 3: a file may hold a classification head (f32 tensors beside the
     /// encoder's) and its task metadata (`classifier`, `prompts`, `architecture` `distilbert`). 2: an encoder's linear
     /// weights are packed int8 (dtype 2) or f32, never row-major int8.
-    public static let version: UInt32 = 3
-    /// The versions this build reads: version 2 files are embedding models and open as before; version 1 files
+    public static let version: UInt32 = 4
+    /// The versions this build reads: version 2 and 3 files open as before (nothing smoothed); version 1 files
     /// (whose linear weights could be row-major or packed) are refused with a line saying to quantize again.
-    public static let readableVersions: ClosedRange<UInt32> = 2...3
+    public static let readableVersions: ClosedRange<UInt32> = 2...4
     /// The fixed header: magic, version, section count, file size, index checksum, SHA-256.
     static let headerSize = 64
     /// Where every section and every tensor's data start: a multiple of this.

@@ -41,10 +41,19 @@ public enum Quantizer {
     /// ``defaultWordEmbeddingLevels``); every other int8 tensor onto ±127. The embedding tables (word and position)
     /// have one scale per `embeddingGroup` columns (0: one a row; it must divide the hidden size; nil:
     /// ``defaultEmbeddingGroup`` where it divides the hidden size, else one a row).
+    ///
+    /// With `gptq`, a linear weight named in `inputStatistics` (by its name in the file,
+    /// `encoder.layer.0.attention.self.query.weight`) is rounded with ``GPTQRounding`` against those statistics of
+    /// its inputs; the others, and all without `gptq`, to nearest.
+    /// With `smoothing` α > 0 every linear layer's inputs are smoothed (``InputSmoothing``) by those statistics,
+    /// which must then cover every linear weight. `metadataFromModel`, when given, sees the quantized model and returns metadata to add (as `extraMetadata`):
+    /// the tensors are quantized once, and written again beside it.
     public static func quantize(
         directory: String, modelName: String, float32: Bool = false,
         wordEmbeddingLevels: Int = defaultWordEmbeddingLevels, embeddingGroup requested: Int? = nil,
-        extraMetadata: [String: JSONValue] = [:]
+        inputStatistics: [String: InputStatistics] = [:], gptq: Bool = true, smoothing: Double = 0,
+        extraMetadata: [String: JSONValue] = [:],
+        metadataFromModel: ((ModelFile) throws(ModelFileError) -> [String: JSONValue])? = nil
     ) throws(ModelFileError) -> (bytes: [UInt8], report: Report) {
         guard (1...127).contains(wordEmbeddingLevels) else {
             throw ModelFileError("word-embedding levels must be within 1…127, not \(wordEmbeddingLevels)")
@@ -62,11 +71,28 @@ public enum Quantizer {
         var report = Report()
         report.sourceBytes = source.weightBytes.count
         var payloads: [TensorPayload] = []
-        for tensor in expectedTensors(source.configuration, labels: source.task.classifier?.labels.count ?? 0) {
+        let expected = expectedTensors(source.configuration, labels: source.task.classifier?.labels.count ?? 0)
+        let factors =
+            float32 || smoothing <= 0
+            ? [:] : try smoothingFactors(expected, from: source, statistics: inputStatistics, strength: smoothing)
+        for tensor in expected {
             let payload = try store(
                 tensor, from: source, pruned: Set(pruned.map(Int.init)), float32: float32,
-                wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup, report: &report)
+                wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup,
+                statistics: gptq ? inputStatistics[tensor.name] : nil, smoothing: factors[tensor.name], report: &report)
             payloads.append(payload)
+        }
+        // The multipliers the encoder applies to each smoothed input: 1/s, one tensor per input (q, k, v share).
+        var written = Set<String>()
+        for tensor in expected {
+            guard let factor = factors[tensor.name] else { continue }
+            let name = InputSmoothing.tensorName(forWeight: tensor.name)
+            guard written.insert(name).inserted else { continue }
+            var data: [UInt8] = []
+            for s in factor { withUnsafeBytes(of: (1 / s).bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+            report.tensors.append(
+                .init(name: name, shape: [factor.count], dataType: .float32, storedBytes: data.count, relativeError: 0))
+            payloads.append(TensorPayload(name: name, dataType: .float32, shape: [factor.count], data: data))
         }
         var members = try metadata(source, modelName: modelName, float32: float32)
         if !pruned.isEmpty { members["prunedTokenIds"] = .array(pruned.map { .number(Double($0)) }) }
@@ -74,9 +100,17 @@ public enum Quantizer {
             members["wordEmbeddingLevels"] = .number(Double(wordEmbeddingLevels))
         }
         if !float32 && embeddingGroup > 0 { members["embeddingGroup"] = .number(Double(embeddingGroup)) }
+        if !float32 && !factors.isEmpty { members["inputSmoothing"] = .number(smoothing) }
+        if !float32 && gptq && !inputStatistics.isEmpty { members["linearRounding"] = .string("gptq") }
         for (key, value) in extraMetadata where members[key] == nil { members[key] = value }
         let assets = TokenizerAssets.serialize(vocabulary: source.vocabulary, tables: UnicodeTables.shared)
-        let bytes = ModelWriter.encode(metadata: .object(members), tokenizerAssets: assets, tensors: payloads)
+        var bytes = ModelWriter.encode(metadata: .object(members), tokenizerAssets: assets, tensors: payloads)
+        if let metadataFromModel {
+            for (key, value) in try metadataFromModel(try ModelFile(bytes: bytes)) where members[key] == nil {
+                members[key] = value
+            }
+            bytes = ModelWriter.encode(metadata: .object(members), tokenizerAssets: assets, tensors: payloads)
+        }
         report.fileBytes = bytes.count
         return (bytes, report)
     }
@@ -159,10 +193,17 @@ public enum Quantizer {
     /// quantized (linear weights in the kernels' packed layout) or kept in f32.
     static func store(
         _ tensor: ExpectedTensor, from source: Checkpoint, pruned: Set<Int>, float32: Bool, wordEmbeddingLevels: Int,
-        embeddingGroup: Int, report: inout Report
+        embeddingGroup: Int, statistics: InputStatistics? = nil, smoothing: [Float]? = nil, report: inout Report
     ) throws(ModelFileError) -> TensorPayload {
         let name = tensor.name
         var (values, shape) = try source.floats(tensor)
+        var statistics = statistics
+        if let smoothing {
+            // Column j carries s_j; its inputs arrive divided by s_j.
+            let k = smoothing.count
+            for index in values.indices { values[index] *= smoothing[index % k] }
+            statistics = statistics?.scaled(by: smoothing.map { 1 / $0 })
+        }
         let h = source.configuration.hiddenSize, maxSequence = source.maxSequenceLength
         if name == "embeddings.word_embeddings.weight" && !pruned.isEmpty {
             values = (0..<shape[0]).filter { !pruned.contains($0) }.flatMap { values[($0 * h)..<(($0 + 1) * h)] }
@@ -183,8 +224,15 @@ public enum Quantizer {
         // Embedding tables: one scale per group of columns when asked (a text repeating one token repeats its row's
         // rounding on every token, where pooling cannot average it away); quantizeRows sees each group as a row.
         let grouped = name.hasPrefix("embeddings.") && embeddingGroup > 0
-        var (data, scales, error) = quantizeRows(
-            values, rowLength: grouped ? embeddingGroup : shape[shape.count - 1], levels: levels)
+        if let statistics, !name.hasPrefix("encoder.") || shape.count != 2 || statistics.columns != shape[1] {
+            throw ModelFileError(
+                "input statistics of \(statistics.columns) columns do not fit tensor \(name) of shape \(shape)")
+        }
+        var (data, scales, error) =
+            statistics.flatMap {
+                GPTQRounding.quantize(values, rows: shape[0], columns: shape[shape.count - 1], statistics: $0)
+            }
+            ?? quantizeRows(values, rowLength: grouped ? embeddingGroup : shape[shape.count - 1], levels: levels)
         // Linear weights go in the kernels' packed layout; embedding tables stay row-major, since they are read a
         // row at a time.
         let linear = name.hasPrefix("encoder.")
@@ -202,6 +250,35 @@ public enum Quantizer {
                 name: name, shape: shape, dataType: type, storedBytes: data.count + scales.count * 4,
                 relativeError: error))
         return TensorPayload(name: name, dataType: type, shape: shape, data: data, scales: scales)
+    }
+
+    /// s for every linear weight (``InputSmoothing``), by name: from the inputs' statistics and the largest weights
+    /// of each column over the layers that read them (the attention projections share theirs).
+    static func smoothingFactors(
+        _ expected: [ExpectedTensor], from source: Checkpoint, statistics: [String: InputStatistics], strength: Double
+    ) throws(ModelFileError) -> [String: [Float]] {
+        let linears = expected.filter { $0.quantized && $0.name.hasPrefix("encoder.") }
+        let groups = Dictionary(grouping: linears) { InputSmoothing.tensorName(forWeight: $0.name) }
+        var factors: [String: [Float]] = [:]
+        for (_, group) in groups.sorted(by: { $0.key < $1.key }) {
+            guard let inputs = statistics[group[0].name] else {
+                throw ModelFileError("input smoothing needs input statistics of \(group[0].name)")
+            }
+            var weightMaxima = [Float](repeating: 0, count: inputs.columns)
+            for tensor in group {
+                let (values, shape) = try source.floats(tensor)
+                guard shape.count == 2, shape[1] == inputs.columns else {
+                    throw ModelFileError(
+                        "input statistics of \(inputs.columns) columns do not fit tensor \(tensor.name)")
+                }
+                for (index, value) in values.enumerated() {
+                    weightMaxima[index % shape[1]] = max(weightMaxima[index % shape[1]], abs(value))
+                }
+            }
+            let s = InputSmoothing.factors(inputMaxima: inputs.absMax, weightMaxima: weightMaxima, strength: strength)
+            for tensor in group { factors[tensor.name] = s }
+        }
+        return factors
     }
 
     /// The metadata object: the configuration, pooling, normalisation and tokenizer settings, and where the file

@@ -40,7 +40,10 @@ enum ModelSummary {
         lines.append(
             "tokens: at most \(number("maxSequenceLength")) of \(number("maxPositions")) positions; vocabulary \(number("vocabSize")), \(pruned) unreachable ids pruned"
         )
-        let group = metadata["embeddingGroup"]?.integer.map { ", embedding scales per \($0) columns" } ?? ""
+        let group =
+            (metadata["embeddingGroup"]?.integer.map { ", embedding scales per \($0) columns" } ?? "")
+            + (metadata["inputSmoothing"]?.number.map { ", inputs smoothed (α \($0))" } ?? "")
+            + (metadata["linearRounding"]?.string.map { ", \($0) rounding" } ?? "")
         lines.append(
             "weights: \(metadata["quantization"]?.string ?? "?")\(group), \(model.tensorNames.count) tensors; source SHA-256 \(metadata["sourceSHA256"]?.string?.prefix(12) ?? "?")…, \(metadata["producer"]?.string ?? "?")"
         )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Embedder
+import FlintJSON
 import FlintModel
 import Foundation
 
@@ -24,6 +25,16 @@ struct QuantizeCommand: ParsableCommand {
     @Option(
         help: "Texts (one JSON string or {\"text\": ...} per line) whose profile the file keeps for drift monitoring.")
     var calibration: String?
+    @Option(
+        help:
+            "How linear weights are rounded: gptq (against the --calibration texts' inputs, the default with them) or nearest."
+    )
+    var rounding: Rounding?
+    @Option(
+        help:
+            "SmoothQuant strength α for linear inputs, from the --calibration texts (0: none; default \(InputSmoothing.defaultStrength) with them)."
+    )
+    var smoothing: Double?
     @Option(help: "Quantize word embeddings onto ±N (1...127): fewer levels deflate smaller in a deployment zip.")
     var wordEmbeddingLevels = Quantizer.defaultWordEmbeddingLevels
     @Option(
@@ -32,7 +43,18 @@ struct QuantizeCommand: ParsableCommand {
     )
     var embeddingGroup: Int?
 
+    enum Rounding: String, ExpressibleByArgument, CaseIterable { case gptq, nearest }
+
     func validate() throws {
+        if rounding == .gptq && calibration == nil {
+            throw ValidationError("--rounding gptq needs --calibration texts")
+        }
+        if let smoothing {
+            guard (0...1).contains(smoothing) else { throw ValidationError("--smoothing must be within 0...1") }
+            if smoothing > 0 && calibration == nil {
+                throw ValidationError("--smoothing needs --calibration texts")
+            }
+        }
         guard (1...127).contains(wordEmbeddingLevels) else {
             throw ValidationError("--word-embedding-levels must be within 1...127, not \(wordEmbeddingLevels)")
         }
@@ -47,33 +69,55 @@ struct QuantizeCommand: ParsableCommand {
             name
             ?? (folder.lastPathComponent == "model"
                 ? folder.deletingLastPathComponent().lastPathComponent : folder.lastPathComponent)
-        var (bytes, report) = try Quantizer.quantize(
-            directory: folder.path, modelName: modelName, float32: float32,
-            wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup)
+        var texts: [String] = []
         if let calibration {
-            // Profile the calibration texts with the quantized model itself, then write the file again with the
-            // profile in its metadata (quantization is deterministic, so the tensors are the same bytes).
             guard let data = FileManager.default.contents(atPath: calibration) else {
                 throw ValidationError("cannot read \(calibration)")
             }
-            let texts = try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().compactMap {
+            texts = try String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated().compactMap {
                 number, line in
                 line.allSatisfy(\.isWhitespace)
                     ? nil : try TextInput.text(of: String(line), number: number + 1, plain: false)
             }
             guard texts.count >= 10 else {
-                throw ValidationError("\(calibration) has \(texts.count) texts; a profile needs at least 10")
+                throw ValidationError("\(calibration) has \(texts.count) texts; calibration needs at least 10")
             }
-            let model = try ModelFile(bytes: bytes)
-            let profile = ReferenceProfile(
-                texts: texts, tokenizer: try model.tokenizer(), encoder: try Encoder(model: model))
-            (bytes, report) = try Quantizer.quantize(
-                directory: folder.path, modelName: modelName, float32: float32,
-                wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup,
-                extraMetadata: ["referenceProfile": profile.json])
+        }
+        // Smoothing and GPTQ rounding need each linear layer's inputs on the calibration texts, from the f32 model.
+        let strength = texts.isEmpty || float32 ? 0 : smoothing ?? InputSmoothing.defaultStrength
+        let gptq = !texts.isEmpty && !float32 && (rounding ?? .gptq) == .gptq
+        var statistics: [String: InputStatistics] = [:]
+        if gptq || strength > 0 {
+            let (reference, _) = try Quantizer.quantize(
+                directory: folder.path, modelName: modelName, float32: true, embeddingGroup: embeddingGroup)
+            statistics = try LinearCalibration.statistics(texts: texts, model: try ModelFile(bytes: reference))
+        }
+        // The reference profile of the calibration texts comes from the quantized model itself.
+        var profiled: ReferenceProfile?
+        let (bytes, report) = try Quantizer.quantize(
+            directory: folder.path, modelName: modelName, float32: float32,
+            wordEmbeddingLevels: wordEmbeddingLevels, embeddingGroup: embeddingGroup, inputStatistics: statistics,
+            gptq: gptq,
+            smoothing: strength,
+            metadataFromModel: texts.isEmpty
+                ? nil
+                : { (model: ModelFile) throws(ModelFileError) -> [String: JSONValue] in
+                    let profile = ReferenceProfile(
+                        texts: texts, tokenizer: try model.tokenizer(), encoder: try Encoder(model: model))
+                    profiled = profile
+                    return ["referenceProfile": profile.json]
+                })
+        if let profiled {
             print(
-                "  reference profile: \(texts.count) calibration texts, unknown-token rate \(String(format: "%.4f", profile.unknownRate))"
+                "  reference profile: \(texts.count) calibration texts, unknown-token rate \(String(format: "%.4f", profiled.unknownRate))"
             )
+        }
+        if !statistics.isEmpty {
+            let tokens = statistics.values.first?.tokens ?? 0
+            print(
+                "  calibration: \(texts.count) texts (\(tokens) tokens); linear weights "
+                    + (gptq ? "GPTQ-rounded" : "rounded to nearest")
+                    + (strength > 0 ? ", inputs smoothed (α \(strength))" : ""))
         }
         try ModelWriter.write(bytes, to: output)
         let quantized = report.tensors.filter { $0.dataType.isQuantized }

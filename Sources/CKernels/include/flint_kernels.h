@@ -64,6 +64,12 @@ void flint_quantize_rows(int rows, int cols, const float *x, int8_t *q, float *s
 /// The same per group of `group` consecutive values of each row: scales[i * (cols / group) + g].
 void flint_quantize_groups(int rows, int cols, int group, const float *x, int8_t *q, float *scales);
 
+/// The same of x_ij × multipliers[j] (`cols` multipliers, one per column): activations smoothed before they are
+/// quantized, their layer's weight columns having been multiplied by the reciprocals when the model was made
+/// (SmoothQuant), so that outlier columns no longer coarsen the rest of their group.
+void flint_quantize_groups_smoothed(int rows, int cols, int group, const float *x, const float *multipliers,
+                                    int8_t *q, float *scales);
+
 /// In place: x_i = (x_i - mean) / sqrt(var + eps) * gamma + beta, per row.
 void flint_layer_norm(int rows, int cols, float *x, const float *gamma, const float *beta, float eps);
 
