@@ -188,7 +188,7 @@ FLINT_VNNI_TARGET
 void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int group, const int8_t *a,
                                        const float *a_scales, const int8_t *wp, const float *w_scales, const float *bias,
                                        const int32_t *group_sums, float *out) {
-    const int groups = k / group;
+    const int groups = k / group, quads = k / 4;
     // The 512-bit tile reads activations already offset: each block of up to 256 rows is flipped once into this
     // buffer (at most 384 KB, on the stack: no allocation, and it stays in L2 like the block it copies) instead of
     // every broadcast doing it again for every strip of outputs; a block that large also reads each layer's weights
@@ -232,6 +232,15 @@ void flint_linear_s8_packed_avx512vnni(int m, int n, int n0, int n1, int k, int 
     }
             for (int j = n0; j < n1; j += 16) {
                 const int C = n1 - j >= 16 ? 2 : 1;
+                // The next strip's weights into L2 while this one's tiles run: in a forward pass the layer's weights
+                // come from L3 (MiniLM's 10.6 MB do not stay in L2), and the first tile of each strip would wait. Only
+                // for blocks of 32 rows or more: with fewer, a strip's tiles end before the prefetches pay off, and
+                // they cost more than they save (12 tokens: 0.49 -> 0.54 ms a pass; 46: 2.32 -> 2.10 ms).
+                if (rows >= 32 && j + 16 < n1) {
+                    const char *next = (const char *)(wp + (size_t)((j + 16) / 8) * quads * 32);
+                    const size_t next_bytes = (size_t)(n1 - j - 16 >= 16 ? 2 : 1) * quads * 32;
+                    for (size_t line = 0; line < next_bytes; line += 64) _mm_prefetch(next + line, _MM_HINT_T1);
+                }
                 const int32_t *sums = group_sums ? group_sums + j : strip_sums;
                 const int stride = group_sums ? n : 16;
                 if (!group_sums) vnni_strip_sums(C, k, group, wp, j, strip_sums);
