@@ -16,8 +16,8 @@ import Darwin
 /// encoder applies them as it quantizes (`flint_quantize_groups_smoothed`), a multiply per value.
 public enum InputSmoothing {
     /// α, chosen by measurement on MiniLM with GPTQ rounding (BENCHMARKS.md, issue 17): 0.35 to 0.5 halve the
-    /// embeddings' error against fp32; above 0.5 the weights' rounding takes it back, and at 0.5 a text repeating
-    /// one punctuation mark lost fidelity that 0.35 keeps.
+    /// embeddings' error against fp32; above 0.5 the weights' rounding takes it back, and at 0.5 (with GPTQ's usual
+    /// damping) a text repeating one punctuation mark lost fidelity that 0.35 keeps.
     public static let defaultStrength = 0.35
 
     /// s_j for inputs whose largest magnitudes are `inputMaxima` and weights whose largest per column are
