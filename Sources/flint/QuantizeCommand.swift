@@ -46,6 +46,9 @@ struct QuantizeCommand: ParsableCommand {
     enum Rounding: String, ExpressibleByArgument, CaseIterable { case gptq, nearest }
 
     func validate() throws {
+        if float32 && (rounding == .gptq || (smoothing ?? 0) > 0) {
+            throw ValidationError("--float32 keeps every weight in f32: --rounding gptq and --smoothing do not apply")
+        }
         if rounding == .gptq && calibration == nil {
             throw ValidationError("--rounding gptq needs --calibration texts")
         }

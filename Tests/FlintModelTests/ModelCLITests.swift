@@ -55,6 +55,7 @@ import Testing
             (["--smoothing", "0.5"], "--smoothing needs --calibration texts"),
             (["--rounding", "gptq"], "--rounding gptq needs --calibration texts"),
             (["--smoothing", "2"], "--smoothing must be within 0...1"),
+            (["--float32", "--rounding", "gptq"], "--float32 keeps every weight in f32"),
         ] {
             let refused = try Self.run(["quantize", bert.directory.path, "-o", model] + arguments)
             #expect(refused.status != 0 && refused.error.contains(message), "\(arguments): \(refused.error)")
