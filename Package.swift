@@ -35,8 +35,10 @@ let package = Package(
         // A strict JSON parser and writer with no Foundation: the bootstrap cannot afford FoundationEssentials'
         // 7 MB, yet every function reads JSON.
         .target(name: "FlintJSON", swiftSettings: strict),
-        // POSIX helpers every layer shares (writing a whole buffer), with no dependency at all.
-        .target(name: "FlintSystem", swiftSettings: strict),
+        // POSIX helpers every layer shares (writing a whole buffer, threads, I/O priority), with no dependency but
+        // their C shim.
+        .target(name: "CFlintSystem"),
+        .target(name: "FlintSystem", dependencies: ["CFlintSystem"], swiftSettings: strict),
         // The BERT WordPiece tokenizer with its own Unicode tables; no Foundation, no Lambda.
         .target(
             name: "WordPiece",
@@ -162,7 +164,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlintModelTests",
-            dependencies: ["TestSupport", "FlintModel", "WordPiece", "FlintJSON", "flint"],
+            dependencies: ["TestSupport", "FlintModel", "FlintSystem", "WordPiece", "FlintJSON", "flint"],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

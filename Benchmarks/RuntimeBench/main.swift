@@ -13,6 +13,8 @@
 //   --python-handler may be repeated: each handler is one more subject (the rerank benchmark's two peers).
 //   --drop-caches (root only): empties the page cache before every spawn, so each cold start reads the binary and
 //   the model from disk, as a new Lambda environment does.
+//   --task DIR (and --compare-task DIR): an unzipped function package; its bootstrap starts in it, as Lambda starts
+//   /var/task/bootstrap, and finds its model through the package's function.json.
 import Foundation
 import Synchronization
 
@@ -172,7 +174,11 @@ struct Subject {
     let name: String
     let argv: [String]
     let environment: [String: String]
+    /// Its working directory (a task folder: Lambda starts the bootstrap in /var/task); nil: this process's.
+    var directory: String? = nil
 }
+
+let startDirectory = FileManager.default.currentDirectoryPath
 
 /// Starts a subject; returns its pid and the monotonic time just before the spawn.
 func spawn(_ subject: Subject, port: UInt16) -> (pid_t, UInt64) {
@@ -187,6 +193,8 @@ func spawn(_ subject: Subject, port: UInt16) -> (pid_t, UInt64) {
     if ProcessInfo.processInfo.environment["BENCH_DEBUG"] == nil { posix_spawn_file_actions_addopen(&fileActions, 2, "/dev/null", O_WRONLY, 0) }
     defer { posix_spawn_file_actions_destroy(&fileActions) }
     var pid: pid_t = 0
+    // The child starts in the subject's folder (Glibc's addchdir file action is not visible from Swift).
+    precondition(chdir(subject.directory ?? startDirectory) == 0, "cannot enter \(subject.directory ?? startDirectory)")
     let start = monotonicNanoseconds()
     let result = posix_spawn(&pid, subject.argv[0], &fileActions, nil, argv, envp)
     precondition(result == 0, "cannot spawn \(subject.argv[0]): \(String(cString: strerror(result)))")
@@ -234,6 +242,9 @@ var extraEnvironment: [String: String] = [:]
 // A second bootstrap (an older build, say) run as one more subject, with variables of its own over --env's.
 var compareBootstrap: String? = nil
 var compareEnvironment: [String: String] = [:]
+// Task folders (an unzipped function package): the bootstrap in it, started there with LAMBDA_TASK_ROOT naming it.
+var task: String? = nil
+var compareTask: String? = nil
 var dropCaches = false
 func pair(_ text: String, _ option: String) -> (String, String) {
     guard let equals = text.firstIndex(of: "=") else { FileHandle.standardError.write(Data("\(option) takes NAME=VALUE\n".utf8)); exit(2) }
@@ -255,6 +266,8 @@ while let argument = arguments.next() {
         extraEnvironment[name] = value
     case "--drop-caches": dropCaches = true
     case "--compare": compareBootstrap = arguments.next()
+    case "--task": task = arguments.next()
+    case "--compare-task": compareTask = arguments.next()
     case "--compare-env":
         let (name, value) = pair(arguments.next() ?? "", "--compare-env")
         compareEnvironment[name] = value
@@ -276,6 +289,11 @@ func emptyPageCache() {
         close(descriptor)
     }
 }
+// Absolute: each spawn enters its subject's folder first.
+task = task.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+compareTask = compareTask.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+if let task { bootstrap = "\(task)/bootstrap" }
+if let compareTask { compareBootstrap = "\(compareTask)/bootstrap" }
 guard access(bootstrap, X_OK) == 0 else {
     FileHandle.standardError.write(Data("flint-runtime-bench: no executable bootstrap at \(bootstrap) (run deploy/build-bootstrap)\n".utf8))
     exit(2)
@@ -286,10 +304,14 @@ var lambdaEnvironment = [
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "TZ": ":UTC", "LANG": "en_US.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin",
 ]
 lambdaEnvironment.merge(extraEnvironment) { $1 }
-var subjects = [Subject(name: "flint", argv: [bootstrap], environment: lambdaEnvironment)]
+/// A subject's variables: LAMBDA_TASK_ROOT names its task folder, when it has one.
+func environment(_ base: [String: String], task: String?, _ extra: [String: String] = [:]) -> [String: String] {
+    base.merging(extra) { $1 }.merging(task.map { ["LAMBDA_TASK_ROOT": $0] } ?? [:]) { $1 }
+}
+var subjects = [Subject(name: "flint", argv: [bootstrap], environment: environment(lambdaEnvironment, task: task), directory: task)]
 if let compareBootstrap {
     subjects.append(Subject(name: "flint (compare)", argv: [compareBootstrap],
-                            environment: lambdaEnvironment.merging(compareEnvironment) { $1 }))
+                            environment: environment(lambdaEnvironment, task: compareTask, compareEnvironment), directory: compareTask))
 }
 if withPythonRIC {
     // The python3 first on this process's PATH (where awslambdaric was pip-installed), unless PYTHON names one.
@@ -311,6 +333,17 @@ if withPythonRIC {
 
 // --- cold starts, interleaved ---------------------------------------------------------------------------------------
 let service = BenchService()
+// This process plays Lambda's Runtime API, which is warm on Lambda. With the page cache emptied before a spawn, its
+// own code (this executable, the Swift and Foundation libraries) was read back from disk while it answered the first
+// /next, competing with the runtime under test for the disk: perf showed the bootstrap waiting 9 ms between its GET
+// /next and the event. Locked pages stay resident through drop_caches. The subject inherits no lock (they end at
+// exec) and the static bootstrap maps no library; a Python peer does find libc, which this process maps too, cached.
+if dropCaches {
+    guard mlockall(MCL_CURRENT) == 0 else {
+        FileHandle.standardError.write(Data("flint-runtime-bench: mlockall: \(String(cString: strerror(errno)))\n".utf8))
+        exit(1)
+    }
+}
 var toNext = [String: [Double]]()
 var toResponse = [String: [Double]]()
 var coldRSS = [String: [Double]]()

@@ -61,6 +61,9 @@ public final class Encoder {
     /// Each linear layer's weight sums per activation group (`flint_weight_group_sums`), by ``Linear/id``, made on
     /// the layer's first use when the kernel path reads them (AVX-512 VNNI; nil elsewhere): weights only, so once.
     private var groupSums: [[Int32]?]
+    /// Whether a pass has asked for its word-embedding rows ahead (``EmbeddingTable/adviseRows(_:width:)``): the
+    /// first one only, when the table is still on disk.
+    private var wordRowsAdvised = false
 
     /// Prepares an encoder; checks every tensor's shape against the metadata.
     public init(model: ModelFile, precision: Precision = .int8, activationGroup: Int = 64) throws(ModelFileError) {
@@ -192,6 +195,16 @@ public final class Encoder {
     /// each sequence.
     private func embeddings(_ sequences: [[Int32]], typeIDs: [[Int32]]?, segments: [Range<Int>]) {
         let h = configuration.hiddenSize
+        if !wordRowsAdvised {
+            wordRowsAdvised = true
+            var rows: [Int] = []
+            for (ids, segment) in zip(sequences, segments) {
+                for id in ids.prefix(segment.count) where id >= 0 && Int(id) < weights.vocabularySize {
+                    rows.append(weights.wordRow(Int(id)))
+                }
+            }
+            weights.wordEmbeddings.adviseRows(rows, width: h)
+        }
         for (sequence, segment) in segments.enumerated() {
             let ids = sequences[sequence]
             for position in 0..<segment.count {

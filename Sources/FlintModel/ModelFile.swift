@@ -51,6 +51,7 @@ public final class ModelFile: @unchecked Sendable {
         guard let mapping = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), mapping != MAP_FAILED else {
             throw ModelFileError("cannot map \(path): \(String(cString: strerror(errno)))")
         }
+        adviseIndex(mapping, size: size)
         do {
             let file = try ModelFile(base: UnsafeRawPointer(mapping), size: size, verifyChecksum: verifyChecksum) {
                 munmap(mapping, size)
@@ -274,36 +275,61 @@ public final class ModelFile: @unchecked Sendable {
 
     deinit { release?() }
 
-    /// Tells the kernel how the first forward pass reads the file (advice only: failure costs speed, not
-    /// correctness): everything but the word embeddings soon and in order (the encoder's weights are read whole by
-    /// the first pass), the word-embedding table a row at a time (a text touches a few of its 30,000 rows, so
-    /// reading ahead around them would queue megabytes nobody needs in front of the layers' weights). The writer
-    /// puts the word embeddings last, so the rest is one range.
+    /// Advice before the first byte is read, so that a cold page cache gives the index at once (advice only: the
+    /// section table is read unchecked here and bounds are clamped; `init` validates it). Without it the first
+    /// touch of the header set off the fault's read-around (the device's whole read-ahead window: 8 MB on the VM
+    /// measured) and waited for it, ~3 ms before the first byte of the header was there. `MADV_RANDOM` makes each
+    /// fault read its page alone; the metadata and the tensor table (which `init` parses) are asked for first, as
+    /// small requests, then the tokenizer, which the first request reads next.
+    private static func adviseIndex(_ mapping: UnsafeMutableRawPointer, size: Int) {
+        _ = madvise(mapping, size, MADV_RANDOM)
+        let header = UnsafeRawBufferPointer(start: mapping, count: min(size, ModelFormat.headerSize))
+        guard header.count == ModelFormat.headerSize else { return }
+        let count = min(Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian), 64)
+        let table = UnsafeRawBufferPointer(start: mapping, count: min(size, ModelFormat.headerSize + 24 * count))
+        var ranges: [ModelFormat.SectionKind: Range<Int>] = [:]
+        for index in 0..<count where ModelFormat.headerSize + ModelFormat.sectionEntrySize * (index + 1) <= table.count
+        {
+            let entry = ModelFormat.headerSize + ModelFormat.sectionEntrySize * index
+            let kind = table.loadUnaligned(fromByteOffset: entry, as: UInt32.self).littleEndian
+            let offset = table.loadUnaligned(fromByteOffset: entry + 8, as: UInt64.self).littleEndian
+            let length = table.loadUnaligned(fromByteOffset: entry + 16, as: UInt64.self).littleEndian
+            guard let kind = ModelFormat.SectionKind(rawValue: kind), offset < UInt64(size) else { continue }
+            ranges[kind] = Int(offset)..<Int(min(UInt64(size), offset + min(length, UInt64(size))))
+        }
+        for kind in [ModelFormat.SectionKind.metadata, .tensorTable, .tokenizer] {
+            if let range = ranges[kind] { willNeed(mapping, range) }
+        }
+    }
+
+    /// Tells the kernel how the first forward pass reads the file, once the tensor table is known (advice only:
+    /// failure costs speed, not correctness): everything but the word embeddings soon and in order, by
+    /// ``ReadAhead`` (the encoder's weights are read whole by the first pass), the word-embedding table a row at a
+    /// time (a text touches a few of its 30,000 rows, so reading ahead around them would queue megabytes nobody
+    /// needs in front of the layers' weights; `MADV_RANDOM`, set before the index was read, stays on the whole
+    /// mapping for that). The writer puts the word embeddings last, so the rest is one range.
     private func adviseReading(_ mapping: UnsafeMutableRawPointer) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard let words = tensors["embeddings.word_embeddings.weight"] else {
-            willNeed(mapping, 0..<size)
+            ReadAhead.start([dataOffset..<size], in: mapping, owner: self)
             return
         }
+        let page = Self.pageSize
         let start = (dataOffset + min(words.dataOffset, words.scaleOffset)) / page * page
         let end = min(
             size,
             (dataOffset + max(words.dataOffset + words.dataLength, words.scaleOffset + words.scaleCount * 4) + page - 1)
                 / page * page)
-        // Random for the whole file, read-ahead ranges included: the kernel's own sequential read-ahead, set off
-        // as the first pass walks the layers, ran on past them into the table (5 MB of it on the VM measured).
-        _ = madvise(mapping, size, MADV_RANDOM)
-        willNeed(mapping, 0..<start)
-        willNeed(mapping, end..<size)
+        ReadAhead.start([dataOffset..<start, end..<size], in: mapping, owner: self)
     }
 
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
     /// MADV_WILLNEED over `range` in pieces: Linux reads ahead at most the device's largest request per call
-    /// (`force_page_cache_ra`; 8 MB on the VM measured), so one call over MiniLM's 11.7 MB of layers left the last
-    /// layers to page faults, whose sequential read-ahead then ran on into the word-embedding table and read all
-    /// 11.9 MB of it (`fincore` after one cold embedding: the whole file resident; in 2 MB pieces: the layers only).
-    private func willNeed(_ mapping: UnsafeMutableRawPointer, _ range: Range<Int>) {
+    /// (`force_page_cache_ra`; 8 MB on the VM measured), and a longer range would leave its end to page faults.
+    private static func willNeed(_ mapping: UnsafeMutableRawPointer, _ range: Range<Int>) {
         let piece = 2 << 20
-        for offset in stride(from: range.lowerBound, to: range.upperBound, by: piece) {
+        let first = range.lowerBound / pageSize * pageSize
+        for offset in stride(from: first, to: range.upperBound, by: piece) {
             _ = madvise(mapping + offset, min(piece, range.upperBound - offset), MADV_WILLNEED)
         }
     }

@@ -1,3 +1,5 @@
+import FlintSystem
+
 #if !os(Linux)
 #error("Flint builds on Linux only: it serves Lambda's Linux environments (see README.md, Platforms)")
 #endif

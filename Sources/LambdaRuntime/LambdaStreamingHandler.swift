@@ -1,3 +1,5 @@
+import FlintSystem
+
 /// A handler that can stream its answer (see ``ResponseStream``). It reads each event once and decides there: a
 /// buffered answer (with its 6 MB limit) or a streamed one.
 ///

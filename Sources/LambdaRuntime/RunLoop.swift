@@ -1,3 +1,5 @@
+import FlintSystem
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -1,5 +1,3 @@
-import Synchronization
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,9 +6,10 @@ import Musl
 
 /// Starts `body` on a new detached POSIX thread.
 ///
-/// Runtime loops block in libcurl, so they get threads of their own rather than Swift concurrency's cooperative
-/// pool, which has one thread per core and would starve.
-func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
+/// For work that blocks (a runtime loop in libcurl, a model's pages read from disk) and so cannot go to Swift
+/// concurrency's cooperative pool, which has one thread per core and would starve. Nothing waits for the thread:
+/// `body` keeps alive whatever it uses.
+public func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
     var attributes = pthread_attr_t()
     pthread_attr_init(&attributes)
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
@@ -39,34 +38,17 @@ private func createThread(
     return thread
 }
 
-/// The exit status of whichever loop ends first; `wait` blocks until one does.
-final class ExitSignal: Sendable {
-    private let status = Mutex<Int32?>(nil)
-    private let ready = Atomic<Bool>(false)
-
-    func record(_ value: Int32) {
-        status.withLock { if $0 == nil { $0 = value } }
-        ready.store(true, ordering: .releasing)
-    }
-
-    func wait() -> Int32 {
-        // Loops end only when the environment is broken, so a coarse poll costs nothing that matters.
-        while !ready.load(ordering: .acquiring) { usleep(1000) }
-        return status.withLock { $0 ?? 1 }
-    }
-}
-
 /// A POSIX thread the caller waits for: a streaming handler runs on one while the loop's thread feeds libcurl.
-final class JoinableThread {
+public final class JoinableThread {
     private let thread: pthread_t
 
     /// Starts `body` now.
-    init(_ body: @escaping @Sendable () -> Void) {
+    public init(_ body: @escaping @Sendable () -> Void) {
         thread = createThread(body, attributes: nil)
     }
 
     /// Waits for the body to return.
-    func join() {
+    public func join() {
         pthread_join(thread, nil)
     }
 }
