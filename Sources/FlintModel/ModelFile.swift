@@ -319,7 +319,8 @@ public final class ModelFile: @unchecked Sendable {
             size,
             (dataOffset + max(words.dataOffset + words.dataLength, words.scaleOffset + words.scaleCount * 4) + page - 1)
                 / page * page)
-        ReadAhead.start([dataOffset..<start, end..<size], in: mapping, owner: self)
+        // Files written before the table went last (version 2) may have it first: nothing before it then.
+        ReadAhead.start([dataOffset..<max(dataOffset, start), end..<size], in: mapping, owner: self)
     }
 
     private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
