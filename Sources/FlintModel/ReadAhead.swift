@@ -10,18 +10,19 @@ import Glibc
 /// All of it asked for at once (one `MADV_WILLNEED` per range) put ~11 MB in the disk's queue in front of
 /// whatever the process needed next: on the VM measured, whose disk serves one request of ~1 MB at a time, the
 /// first text's word-embedding rows waited ~3 ms behind the layers, and the first pass could not begin until every
-/// layer was read. Here a piece is asked for, then the one before it waited for (`MADV_POPULATE_READ`, which also
-/// maps its pages and so spares the first pass those page faults), so at most two pieces wait ahead of a page
-/// fault or another advice; the pass starts as soon as its rows are in and computes each layer as
-/// it arrives. Advice only: where the kernel lacks `MADV_POPULATE_READ` (before Linux 5.14) nothing waits and the
-/// whole of it is asked for at once, as before.
+/// layer was read. Here a piece is asked for once the one ``ahead`` before it has arrived (`MADV_POPULATE_READ`
+/// waits for it, and maps its pages, which spares the first pass those page faults), so at most three pieces wait
+/// ahead of a page fault or another advice (two left the disk idle for ~0.5 ms at a time when the thread was
+/// scheduled late: 0.3–1.0 ms slower cold starts); the pass starts as soon as its rows are in and computes each
+/// layer as it arrives. Advice only: where the kernel lacks `MADV_POPULATE_READ` (before Linux 5.14) nothing waits
+/// and the whole of it is asked for at once, as before.
 enum ReadAhead {
     /// The unit asked for at a time: about one request of the disk measured (254 segments of a 4 KB page).
     static let piece = 1 << 20
 
     /// Starts reading `ranges` (byte offsets into `mapping`, in the order given) and returns at once: the first
-    /// two pieces are asked for here, so the disk has work before the thread is scheduled (which took up to 1.5 ms
-    /// while the caller kept its core). `owner` keeps the mapping alive until the thread is done with it.
+    /// ``ahead`` pieces are asked for here, so the disk has work before the thread is scheduled (which took up to
+    /// 1.5 ms while the caller kept its core). `owner` keeps the mapping alive until the thread is done with it.
     static func start(_ ranges: [Range<Int>], in mapping: UnsafeMutableRawPointer, owner: some AnyObject & Sendable) {
         let pieces = Self.pieces(ranges)
         for piece in pieces.prefix(ahead) { _ = madvise(mapping + piece.lowerBound, piece.count, MADV_WILLNEED) }
@@ -54,7 +55,7 @@ enum ReadAhead {
     }
 
     /// Pieces asked for and not yet waited for, at most.
-    private static let ahead = 2
+    private static let ahead = 3
 
     /// Asks for the pieces after the first ``ahead`` (which `start` asked for), each once the one ``ahead`` before
     /// it has arrived.
