@@ -285,11 +285,13 @@ public final class ModelFile: @unchecked Sendable {
         _ = madvise(mapping, size, MADV_RANDOM)
         let header = UnsafeRawBufferPointer(start: mapping, count: min(size, ModelFormat.headerSize))
         guard header.count == ModelFormat.headerSize else { return }
-        let count = min(Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian), 64)
-        let table = UnsafeRawBufferPointer(start: mapping, count: min(size, ModelFormat.headerSize + 24 * count))
+        // Entries the header counts (at most 64, as `init` allows) and the file holds.
+        let counted = min(Int(header.loadUnaligned(fromByteOffset: 12, as: UInt32.self).littleEndian), 64)
+        let count = min(counted, (size - ModelFormat.headerSize) / ModelFormat.sectionEntrySize)
+        let table = UnsafeRawBufferPointer(
+            start: mapping, count: ModelFormat.headerSize + ModelFormat.sectionEntrySize * count)
         var ranges: [ModelFormat.SectionKind: Range<Int>] = [:]
-        for index in 0..<count where ModelFormat.headerSize + ModelFormat.sectionEntrySize * (index + 1) <= table.count
-        {
+        for index in 0..<count {
             let entry = ModelFormat.headerSize + ModelFormat.sectionEntrySize * index
             let kind = table.loadUnaligned(fromByteOffset: entry, as: UInt32.self).littleEndian
             let offset = table.loadUnaligned(fromByteOffset: entry + 8, as: UInt64.self).littleEndian

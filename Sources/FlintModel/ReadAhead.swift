@@ -25,8 +25,8 @@ enum ReadAhead {
     /// 1.5 ms while the caller kept its core). `owner` keeps the mapping alive until the thread is done with it.
     static func start(_ ranges: [Range<Int>], in mapping: UnsafeMutableRawPointer, owner: some AnyObject & Sendable) {
         let pieces = Self.pieces(ranges)
-        for piece in pieces.prefix(ahead) { _ = madvise(mapping + piece.lowerBound, piece.count, MADV_WILLNEED) }
         guard !pieces.isEmpty else { return }
+        for piece in pieces.prefix(ahead) { _ = madvise(mapping + piece.lowerBound, piece.count, MADV_WILLNEED) }
         let address = Int(bitPattern: mapping)
         startDetachedThread {
             // Behind the process's own page faults (a first text's word-embedding rows) where the scheduler
