@@ -299,9 +299,7 @@ public final class ModelFile: @unchecked Sendable {
             guard let kind = ModelFormat.SectionKind(rawValue: kind), offset < UInt64(size) else { continue }
             ranges[kind] = Int(offset)..<Int(min(UInt64(size), offset + min(length, UInt64(size))))
         }
-        for kind in [ModelFormat.SectionKind.metadata, .tensorTable, .tokenizer] {
-            if let range = ranges[kind] { willNeed(mapping, range) }
-        }
+        ReadAhead.askFor([.metadata, .tensorTable, .tokenizer].compactMap { ranges[$0] }, in: mapping)
     }
 
     /// Tells the kernel how the first forward pass reads the file, once the tensor table is known (advice only:
@@ -315,7 +313,7 @@ public final class ModelFile: @unchecked Sendable {
             ReadAhead.start([dataOffset..<size], in: mapping, owner: self)
             return
         }
-        let page = Self.pageSize
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let start = (dataOffset + min(words.dataOffset, words.scaleOffset)) / page * page
         let end = min(
             size,
@@ -323,18 +321,6 @@ public final class ModelFile: @unchecked Sendable {
                 / page * page)
         // Files written before the table went last (version 2) may have it first: nothing before it then.
         ReadAhead.start([dataOffset..<max(dataOffset, start), end..<size], in: mapping, owner: self)
-    }
-
-    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-
-    /// MADV_WILLNEED over `range` in pieces: Linux reads ahead at most the device's largest request per call
-    /// (`force_page_cache_ra`; 8 MB on the VM measured), and a longer range would leave its end to page faults.
-    private static func willNeed(_ mapping: UnsafeMutableRawPointer, _ range: Range<Int>) {
-        let piece = 2 << 20
-        let first = range.lowerBound / pageSize * pageSize
-        for offset in stride(from: first, to: range.upperBound, by: piece) {
-            _ = madvise(mapping + offset, min(piece, range.upperBound - offset), MADV_WILLNEED)
-        }
     }
 
     /// The tokenizer, reading its tables in place and its settings from the metadata.

@@ -26,7 +26,7 @@ enum ReadAhead {
     static func start(_ ranges: [Range<Int>], in mapping: UnsafeMutableRawPointer, owner: some AnyObject & Sendable) {
         let pieces = Self.pieces(ranges)
         guard !pieces.isEmpty else { return }
-        for piece in pieces.prefix(ahead) { _ = madvise(mapping + piece.lowerBound, piece.count, MADV_WILLNEED) }
+        for piece in pieces.prefix(ahead) { askFor(piece, in: mapping) }
         let address = Int(bitPattern: mapping)
         startDetachedThread {
             // Behind the process's own page faults (a first text's word-embedding rows) where the scheduler
@@ -37,6 +37,17 @@ enum ReadAhead {
                 read(pieces, at: UnsafeMutableRawPointer(bitPattern: address)!)
             }
         }
+    }
+
+    /// Asks the kernel to read `ranges` now (`MADV_WILLNEED`, a piece at a time) and returns at once: for what the
+    /// caller reads next, such as a model's index. Linux reads ahead at most the device's largest request per call
+    /// (`force_page_cache_ra`), so one call over a longer range would leave its end to page faults.
+    static func askFor(_ ranges: [Range<Int>], in mapping: UnsafeMutableRawPointer) {
+        for piece in pieces(ranges) { askFor(piece, in: mapping) }
+    }
+
+    private static func askFor(_ piece: Range<Int>, in mapping: UnsafeMutableRawPointer) {
+        _ = madvise(mapping + piece.lowerBound, piece.count, MADV_WILLNEED)
     }
 
     /// `ranges` cut into page-aligned pieces of at most ``piece`` bytes.
@@ -63,8 +74,7 @@ enum ReadAhead {
         for index in pieces.indices {
             populate(pieces[index], at: mapping)
             if index + ahead < pieces.count {
-                let next = pieces[index + ahead]
-                _ = madvise(mapping + next.lowerBound, next.count, MADV_WILLNEED)
+                askFor(pieces[index + ahead], in: mapping)
             }
         }
     }
